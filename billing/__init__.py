@@ -1,0 +1,1 @@
+"""Plan catalogue, subscriptions, usage and quotas, invoices (public schema)."""

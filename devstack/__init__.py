@@ -1,0 +1,1 @@
+"""The developer stack behind ``./dev``: embedded services, the process supervisor, the commands."""

@@ -1,0 +1,1 @@
+"""Detection policy, the incident state machine, approvals and recovery execution."""

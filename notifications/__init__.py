@@ -1,0 +1,1 @@
+"""Channel providers and delivery records."""

@@ -1,0 +1,216 @@
+"""Django settings for the AlertEngine control plane.
+
+Every value that differs between machines comes from the environment, read once here
+through :mod:`saas.config`; ``docs/configuration.md`` lists each variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+
+from saas.config import (
+    ENVIRONMENTS,
+    ConfigurationError,
+    env,
+    env_bool,
+    env_choice,
+    env_number,
+    require_strong_secret,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+ALERTENGINE_ENV = env_choice("ALERTENGINE_ENV", "development", ENVIRONMENTS)
+PRODUCTION = ALERTENGINE_ENV == "production"
+
+# Development defaults: usable on a laptop, refused by name in production.
+_DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production-000000"  # noqa: S105 - refused in production
+_DEV_ALERT_SECRET = "development-only-alert-secret-do-not-use-in-production"  # noqa: S105 - refused in production
+_DEV_FIELD_KEY = "ZGV2ZWxvcG1lbnQtb25seS1maWVsZC1rZXktMDAwMDA="
+
+SECRET_KEY = env("SECRET_KEY", None if PRODUCTION else _DEV_SECRET_KEY)
+ALERT_SECRET = env("ALERT_SECRET", None if PRODUCTION else _DEV_ALERT_SECRET)
+DEBUG = env_bool("DEBUG", default=ALERTENGINE_ENV == "development")
+_field_keys_raw = env("FIELD_ENCRYPTION_KEYS", None if PRODUCTION else _DEV_FIELD_KEY)
+
+if PRODUCTION:
+    if DEBUG:
+        raise ConfigurationError("DEBUG", "must be off in production")
+    require_strong_secret("SECRET_KEY", SECRET_KEY, min_bytes=50, weak=frozenset({_DEV_SECRET_KEY}))
+    require_strong_secret("ALERT_SECRET", ALERT_SECRET, min_bytes=32, weak=frozenset({_DEV_ALERT_SECRET}))
+    if not _field_keys_raw:
+        raise ConfigurationError("FIELD_ENCRYPTION_KEYS", "is required in production")
+    if _DEV_FIELD_KEY in _field_keys_raw.split(","):
+        raise ConfigurationError("FIELD_ENCRYPTION_KEYS", "contains the development key; generate your own")
+
+# Fernet keys for credentials at rest; the first encrypts, all decrypt (rotation).
+FIELD_ENCRYPTION_KEYS = [k.strip() for k in (_field_keys_raw or "").split(",") if k.strip()]
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ConfigurationError(
+            "FIELD_ENCRYPTION_KEYS", "each key must be 32 url-safe base64-encoded bytes (Fernet.generate_key())"
+        ) from None
+
+# Hosts: the public site on the base domain, each tenant on <subdomain>.<base domain>.
+ALERTENGINE_BASE_DOMAIN = env("ALERTENGINE_BASE_DOMAIN", "localhost")
+ALERTENGINE_BASE_URL = env("ALERTENGINE_BASE_URL", "http://localhost:8000")
+if not ALERTENGINE_BASE_URL.startswith(("http://", "https://")):
+    raise ConfigurationError("ALERTENGINE_BASE_URL", "must start with http:// or https://")
+if PRODUCTION and not ALERTENGINE_BASE_URL.startswith("https://"):
+    raise ConfigurationError("ALERTENGINE_BASE_URL", "must use https:// in production")
+ALLOWED_HOSTS = [ALERTENGINE_BASE_DOMAIN, f".{ALERTENGINE_BASE_DOMAIN}"]
+if not PRODUCTION:
+    ALLOWED_HOSTS += ["127.0.0.1", "testserver"]
+
+_database_url = env("DATABASE_URL", required=True)
+try:
+    _database = dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)
+except ValueError as exc:
+    raise ConfigurationError("DATABASE_URL", f"is not a valid database URL ({exc})") from None
+if _database.get("ENGINE") != "django.db.backends.postgresql":
+    raise ConfigurationError("DATABASE_URL", "must be a postgresql:// URL")
+_database["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES = {"default": _database}
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+
+REDIS_URL = env("REDIS_URL", required=True)
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ConfigurationError("REDIS_URL", "must be a redis://, rediss:// or unix:// URL")
+
+# Shared (public schema) and per-tenant apps; decided once, see docs/architecture.md.
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "billing",
+    "ledger",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.admin",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "pgtrigger",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.admin",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "ledger",
+    "tenants.configuration",
+    "incidents",
+    "notifications",
+]
+INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+PUBLIC_SCHEMA_URLCONF = "saas.urls_public"
+ROOT_URLCONF = "saas.urls_tenant"
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+
+MIDDLEWARE = [
+    "django_tenants.middleware.main.TenantMainMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "saas.wsgi.application"
+ASGI_APPLICATION = "saas.asgi.application"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".data" / "static"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {"TITLE": "AlertEngine tenant API", "VERSION": "1"}
+
+# Celery: Redis broker, named queues, every task routed (tests/saas/test_celery.py).
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+TASK_QUEUES = ("poll", "diagnose", "notify", "execute", "default")
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {}
+CELERY_TASK_ACKS_LATE = False  # opted into per task, only where the task is idempotent
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing must fail fast rather than hang when Redis is down.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+
+LOOP_INTERVAL_S = env_number("LOOP_INTERVAL_S", 5.0, float, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# django-tenants' ``migrate`` (which must win, to migrate every schema) keeps Django's autodetector,
+# while django-pgtrigger's ``makemigrations`` uses its own to write trigger operations into
+# migrations. Migrations are only ever written by ``makemigrations``, so the mismatch is harmless.
+SILENCED_SYSTEM_CHECKS = ["commands.E001"]

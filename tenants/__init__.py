@@ -1,0 +1,1 @@
+"""Tenants and their domains (public schema); tenant configuration lives in ``tenants.configuration``."""

@@ -1,0 +1,1 @@
+"""A tenant's own configuration (tenant schema): services, contacts, channels, recovery actions."""
