@@ -26,6 +26,6 @@ def public_tenant_ensure() -> Tenant:
 def tenant_create(*, name: str, subdomain: str) -> Tenant:
     """Create a tenant, its schema (migrated) and its primary domain."""
     tenant = Tenant(name=name, schema_name=subdomain)
-    tenant.save()
+    tenant.save(verbosity=0)
     Domain.objects.create(domain=tenant_host(subdomain=subdomain), tenant=tenant, is_primary=True)
     return tenant
