@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from devstack.services import DATA, ROOT, ServiceError, Services, ensure_services
@@ -212,6 +213,13 @@ def cmd_test(options: argparse.Namespace) -> int:
         if not options.args or any(arg.startswith("tests/sdk") for arg in options.args):
             print("== SDK tests in an SDK-only virtualenv (no Django)", flush=True)
             sdk_python = _sdk_venv()
+            # The installed distribution, imported away from the source tree, must not need Django.
+            probe = "import sys, alertengine_sdk; assert 'django' not in sys.modules; print(alertengine_sdk.__file__)"
+            with tempfile.TemporaryDirectory() as elsewhere:
+                imported = subprocess.run([str(sdk_python), "-c", probe], cwd=elsewhere, capture_output=True, text=True)
+            if imported.returncode != 0 or str(ROOT) in imported.stdout:
+                print(f"the SDK does not import on its own: {imported.stderr.strip()}", file=sys.stderr)
+                ok = False
             sdk_args = [a for a in options.args if a.startswith("tests/sdk")] or ["tests/sdk"]
             code = subprocess.run([str(sdk_python), "-m", "pytest", "-o", "addopts=", "-p", "no:cacheprovider",
                                    *sdk_args], cwd=ROOT, env=env).returncode
