@@ -180,7 +180,16 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 TASK_QUEUES = ("poll", "diagnose", "notify", "execute", "default")
-CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {}
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
+    "incidents.tasks.poll_tick": {"queue": "poll"},
+    "incidents.tasks.poll_tenant": {"queue": "poll"},
+    "incidents.tasks.incident_diagnose": {"queue": "diagnose"},
+    "incidents.tasks.heartbeat": {"queue": "default"},
+    "incidents.tasks.diagnosis_refresh_tick": {"queue": "diagnose"},
+    "incidents.tasks.diagnosis_refresh_tenant": {"queue": "diagnose"},
+    "incidents.tasks.commit_stats_fetch": {"queue": "default"},
+    "incidents.tasks.mode_evaluate": {"queue": "default"},
+}
 CELERY_TASK_ACKS_LATE = False  # opted into per task, only where the task is idempotent
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -212,10 +221,31 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs request URLs at INFO, and Telegram Bot API URLs contain the bot token.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 # django-tenants' ``migrate`` (which must win, to migrate every schema) keeps Django's autodetector,
 # while django-pgtrigger's ``makemigrations`` uses its own to write trigger operations into
 # migrations. Migrations are only ever written by ``makemigrations``, so the mismatch is harmless.
 SILENCED_SYSTEM_CHECKS = ["commands.E001"]
+
+# Tenants, sessions and the tenant API (issue 4; owned by tenants/, see docs/tenants.md).
+# Session keys carry their schema's tag, and TenantAccessMiddleware refuses with 403 a session
+# or API key of another tenant, and every request to a suspended tenant's host.
+SESSION_ENGINE = "tenants.sessions"
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_tenants.middleware.main.TenantMainMiddleware") + 1,
+    "tenants.middleware.TenantAccessMiddleware",
+)
+REST_FRAMEWORK |= {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["tenants.api.permissions.IsTenantAdmin"],
+}

@@ -1,8 +1,14 @@
 """URLs of a tenant host (``<subdomain>.<base domain>``)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+
+from saas.health import healthz, readyz
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("api/", include("tenants.api.urls")),
+    path("", include("tenants.urls_tenant")),
 ]

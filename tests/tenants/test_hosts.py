@@ -30,6 +30,8 @@ def test_unknown_host_is_not_found(client):
 
 
 def test_a_tenant_user_can_log_in_only_on_their_own_tenant_host(client, tenant):
+    from django.test import Client
+
     with schema_context(tenant.schema_name):
         get_user_model().objects.create_user("alice", password="a-long-password-1", is_staff=True)
     connection.set_schema_to_public()
@@ -39,7 +41,9 @@ def test_a_tenant_user_can_log_in_only_on_their_own_tenant_host(client, tenant):
         HTTP_HOST=f"{tenant.schema_name}.{BASE}",
     )
     assert response.status_code == 302 and response["Location"] == "/admin/"
-    on_public = client.post(
+    # The tenant's session cookie presented on the public host is refused outright.
+    assert client.get("/admin/", HTTP_HOST=BASE).status_code == 403
+    on_public = Client().post(
         "/admin/login/?next=/admin/",
         {"username": "alice", "password": "a-long-password-1", "next": "/admin/"},
         HTTP_HOST=BASE,
