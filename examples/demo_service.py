@@ -1,0 +1,89 @@
+"""The local demo's service: a FastAPI app instrumented with alertengine_sdk, with a real fault.
+
+    uvicorn examples.demo_service:app --port 8100
+
+- ``POST /fault/spike`` turns the fault on: from then on the app's own traffic (a background
+  client calling ``/checkout`` a few times a second) is slow and one in five requests fails.
+- ``POST /recovery`` is the recovery webhook AlertEngine calls once an engineer approved
+  ``restart_worker_pool``: it verifies the Standard Webhooks signature with
+  ``DEMO_WEBHOOK_SECRET``, ignores a ``webhook-id`` it has already executed, turns the fault off
+  and restarts the measurement window (as restarting the worker pool would).
+- ``GET /fault`` shows the fault state and the recovery calls received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+from fastapi import FastAPI, HTTPException, Request
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from alertengine_sdk import AlertConfig, instrument
+
+PORT = int(os.environ.get("DEMO_SERVICE_PORT", "8100"))
+state = {"fault": False, "since": None, "recoveries": [], "executed_ids": set()}
+
+
+async def _traffic() -> None:
+    """Steady customer traffic, so the health score reflects what the app is doing."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=10) as client:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                await client.get("/checkout", params={"basket": random.randint(1, 500)})  # noqa: S311
+            await asyncio.sleep(0.2)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    task = asyncio.create_task(_traffic())
+    yield
+    task.cancel()
+
+
+app = FastAPI(title="Checkout API (AlertEngine demo)", lifespan=lifespan)
+engine = instrument(app, config=AlertConfig.from_env(service_name="checkout-api"))
+
+
+@app.get("/checkout")
+async def checkout(basket: int = 1) -> dict[str, object]:
+    if state["fault"]:
+        await asyncio.sleep(random.uniform(2.0, 3.2))  # noqa: S311 - the connection pool is exhausted
+        if random.random() < 0.2:  # noqa: S311
+            raise HTTPException(status_code=503, detail="database connection pool exhausted")
+    return {"basket": basket, "total": basket * 3}
+
+
+@app.post("/fault/spike")
+async def spike() -> dict[str, object]:
+    state["fault"], state["since"] = True, time.time()
+    return {"fault": True}
+
+
+@app.get("/fault")
+async def fault() -> dict[str, object]:
+    return {"fault": state["fault"], "since": state["since"], "recoveries": state["recoveries"]}
+
+
+@app.post("/recovery")
+async def recovery(request: Request) -> dict[str, object]:
+    body = await request.body()
+    secret = os.environ.get("DEMO_WEBHOOK_SECRET", "")
+    try:
+        payload = Webhook(secret).verify(body, dict(request.headers))
+    except (WebhookVerificationError, ValueError) as exc:
+        raise HTTPException(status_code=401, detail="signature does not verify") from exc
+    webhook_id = request.headers.get("webhook-id", "")
+    if webhook_id in state["executed_ids"]:
+        return {"status": "already executed", "webhook_id": webhook_id}
+    state["executed_ids"].add(webhook_id)
+    state["fault"] = False
+    engine.recorder.reset()
+    engine.store.clear()
+    state["recoveries"].append({"webhook_id": webhook_id, "at": time.time(), "action": payload.get("action")})
+    return {"status": "worker pool restarted", "webhook_id": webhook_id}
