@@ -176,6 +176,11 @@ def services_observe(*, observed: list[tuple[Any, Observation]], now: datetime |
         ServiceHealth.objects.bulk_create(missing, ignore_conflicts=True)
         healths.update({h.service_id: h for h in ServiceHealth.objects.filter(service_id__in=[m.service_id
                                                                                               for m in missing])})
+    missing = [ServiceHealth(service_id=pk) for pk in ids if pk not in healths]
+    if missing:  # first poll of these services: create their rows in one statement
+        ServiceHealth.objects.bulk_create(missing, ignore_conflicts=True)
+        healths.update({h.service_id: h for h in ServiceHealth.objects.filter(service_id__in=[m.service_id
+                                                                                              for m in missing])})
     busy = set(Incident.objects.filter(service_id__in=ids, stage__in=list(ACTIVE)).values_list("service_id",
                                                                                                flat=True))
     thresholds = policy_thresholds(policy_current())
