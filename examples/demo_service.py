@@ -2,8 +2,11 @@
 
     uvicorn examples.demo_service:app --port 8100
 
-- ``POST /fault/spike`` turns the fault on: from then on the app's own traffic (a background
-  client calling ``/checkout`` a few times a second) is slow and one in five requests fails.
+- ``POST /fault/spike`` plays a bad deploy: it registers a commit with the local GitHub fake,
+  sends the signed GitHub push webhook to the demo tenant (``DEMO_COMMITS_WEBHOOK_URL``, secret
+  ``DEMO_GITHUB_SECRET``), then turns the fault on: from then on the app's own traffic (a
+  background client calling ``/checkout`` a few times a second) is slow and one in five
+  requests fails.
 - ``POST /recovery`` is the recovery webhook AlertEngine calls once an engineer approved
   ``restart_worker_pool``: it verifies the Standard Webhooks signature with
   ``DEMO_WEBHOOK_SECRET``, ignores a ``webhook-id`` it has already executed, turns the fault off
@@ -15,10 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
+import json
 import os
 import random
 import time
+import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import FastAPI, HTTPException, Request
@@ -59,10 +67,43 @@ async def checkout(basket: int = 1) -> dict[str, object]:
     return {"basket": basket, "total": basket * 3}
 
 
+async def _deploy_commit() -> str | None:
+    """Register a commit with the GitHub fake and push it to the demo tenant, as GitHub would."""
+    hook_url, secret = os.environ.get("DEMO_COMMITS_WEBHOOK_URL"), os.environ.get("DEMO_GITHUB_SECRET", "")
+    fakes = os.environ.get("DEVFAKES_URL", "http://127.0.0.1:8025")
+    if not hook_url or not secret:
+        return None
+    files = [{"filename": "checkout/db/query.py", "additions": 12, "deletions": 3}]
+    async with httpx.AsyncClient(timeout=5) as client:
+        registered = await client.post(f"{fakes}/_control/github/commits", json={
+            "owner": "demo", "repo": "checkout-api", "message": "Fix checkout query isolation level",
+            "files": files, "author_name": "John", "author_login": "john"})
+        registered.raise_for_status()
+        sha = registered.json()["sha"]
+        push = {
+            "ref": "refs/heads/main", "repository": {"full_name": "demo/checkout-api"}, "after": sha,
+            "commits": [{"id": sha, "message": "Fix checkout query isolation level",
+                         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                         "author": {"name": "John", "username": "john"}, "added": [], "removed": [],
+                         "modified": [f["filename"] for f in files]}],
+        }
+        body = json.dumps(push).encode()
+        signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        url = urlsplit(hook_url)
+        await client.post(f"http://127.0.0.1:{url.port or 80}{url.path}", content=body, headers={
+            "Host": url.netloc, "Content-Type": "application/json", "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": str(uuid.uuid4()), "X-Hub-Signature-256": signature})
+    return sha
+
+
 @app.post("/fault/spike")
 async def spike() -> dict[str, object]:
+    try:
+        sha = await _deploy_commit()
+    except httpx.HTTPError:
+        sha = None  # the fault is the point of the demo; the commit context is a bonus
     state["fault"], state["since"] = True, time.time()
-    return {"fault": True}
+    return {"fault": True, "deployed": sha}
 
 
 @app.get("/fault")

@@ -30,7 +30,7 @@ def render(points: Sequence[Point], marks: Sequence[Mark]) -> str:
     start = min([p.at for p in points] + [m.at for m in marks])
     end = max([p.at for p in points] + [m.at for m in marks])
     span = max((end - start).total_seconds(), 1.0)
-    p95_max = max([p.p95_ms for p in points if p.p95_ms is not None] or [1.0]) * 1.1
+    p95_max = max([p.p95_ms for p in points if p.p95_ms is not None] + [1.0]) * 1.1  # > 0 even if all are 0
 
     def x(at: datetime) -> float:
         return PAD_X + (WIDTH - 2 * PAD_X) * (at - start).total_seconds() / span

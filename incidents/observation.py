@@ -104,7 +104,10 @@ def _number(container: dict, key: str, *, low: float, high: float, required: boo
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Invalid(f"{key} must be a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer of hundreds of digits
+        raise _Invalid(f"{key} is out of range") from None
     if not math.isfinite(number) or not low <= number <= high:
         raise _Invalid(f"{key} is out of range")
     return number
@@ -130,6 +133,8 @@ def parse(body: bytes) -> Observation:
         return _from_document(data)
     except _Invalid as exc:
         return invalid(str(exc))
+    except Exception:  # the promise is "never raises": one hostile service must not stop a tenant's polling
+        return invalid("payload could not be interpreted")
 
 
 def _refuse_constant(name: str) -> None:

@@ -26,9 +26,11 @@ def fetch_observation(session: requests.Session, *, url: str, token: str = "") -
         return unreachable(f"connection failed ({type(exc).__name__})")
     with response:
         try:
-            body = read_capped(response, MAX_BODY_BYTES)
+            body = read_capped(response, MAX_BODY_BYTES, deadline_s=POLL_TIMEOUT[1])
         except ResponseTooLargeError:
             return invalid(f"payload is larger than {MAX_BODY_BYTES} bytes")
+        except requests.Timeout:
+            return unreachable("the health endpoint was too slow to answer")
         except requests.RequestException as exc:
             return unreachable(f"the response was cut off ({type(exc).__name__})")
     if response.status_code in (401, 403):

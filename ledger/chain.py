@@ -83,40 +83,42 @@ class Verdict:
 
     def describe(self) -> str:
         if self.ok:
-            return f"OK: {self.checked} entries, chain head {self.head_hash}"
+            return f"OK: {self.checked} entries verified, chain head {self.head_hash}"
         return f"BROKEN at entry {self.broken_sequence}: {self.problem} ({self.checked} entries checked before it)"
 
 
-def verify(entries: Iterable[Mapping[str, Any]], *, contiguous: bool = True) -> Verdict:
-    """Check every entry's hash and its link to the previous entry.
+def verify(entries: Iterable[Mapping[str, Any]], *, schema: str | None = None) -> Verdict:
+    """Check that the entries form one unbroken chain from the first entry.
 
-    With ``contiguous`` the sequence must run 1, 2, 3… with no gap. An extract (e.g. one
-    incident's entries) is checked with ``contiguous=False``: each hash is recomputed, and the
-    link is checked wherever two entries are consecutive.
+    The sequence must run 1, 2, 3… with no gap and every ``prev_hash`` must be the previous
+    entry's hash. A full entry's hash is recomputed from its content; a *link* record (an
+    extract's stand-in for an entry of another incident: ``sequence``, ``prev_hash``, ``hash``
+    and ``"link": true``) is only checked for its place in the chain. With ``schema``, every full
+    entry must belong to that schema.
     """
     previous: Mapping[str, Any] | None = None
     checked = 0
     head = GENESIS_HASH
     for entry in entries:
         sequence = entry.get("sequence")
-        try:
-            recomputed = entry_hash(entry)
-        except (KeyError, NotCanonicalError) as exc:
-            return Verdict(False, checked, head, sequence, f"entry is malformed ({exc})")
-        if contiguous:
-            expected_sequence = 1 if previous is None else previous["sequence"] + 1
-            if sequence != expected_sequence:
-                return Verdict(False, checked, head, sequence, f"sequence gap: expected {expected_sequence}")
-            expected_prev = GENESIS_HASH if previous is None else previous["hash"]
-            if entry["prev_hash"] != expected_prev:
-                return Verdict(False, checked, head, sequence, "prev_hash does not match the previous entry's hash")
-        elif previous is not None and sequence == previous["sequence"] + 1 and entry["prev_hash"] != previous["hash"]:
+        expected_sequence = 1 if previous is None else previous["sequence"] + 1
+        if sequence != expected_sequence:
+            return Verdict(False, checked, head, sequence, f"sequence gap: expected {expected_sequence}")
+        expected_prev = GENESIS_HASH if previous is None else previous["hash"]
+        if entry.get("prev_hash") != expected_prev:
             return Verdict(False, checked, head, sequence, "prev_hash does not match the previous entry's hash")
-        if recomputed != entry.get("hash"):
-            return Verdict(False, checked, head, sequence, "content does not match its hash (entry was altered)")
+        if not entry.get("link"):
+            if schema is not None and entry.get("schema") != schema:
+                return Verdict(False, checked, head, sequence, f"entry belongs to schema {entry.get('schema')!r}")
+            try:
+                recomputed = entry_hash(entry)
+            except (KeyError, NotCanonicalError) as exc:
+                return Verdict(False, checked, head, sequence, f"entry is malformed ({exc})")
+            if recomputed != entry.get("hash"):
+                return Verdict(False, checked, head, sequence, "content does not match its hash (entry was altered)")
+            checked += 1
         previous = entry
-        head = entry["hash"]
-        checked += 1
+        head = str(entry.get("hash"))
     return Verdict(True, checked, head)
 
 
@@ -130,12 +132,35 @@ def read_export(lines: Iterable[str]) -> tuple[dict[str, Any], Iterator[dict[str
 
 
 def verify_export(lines: Iterable[str]) -> Verdict:
-    """Verify an export file's entries and that they end at the chain head its header states."""
+    """Verify an export: one unbroken chain of the header's schema, ending at its stated head.
+
+    An incident's extract carries every other entry as a link record, so omitting, adding or
+    reordering anything still breaks the chain. What a verified export proves is that it is the
+    chain whose head it states: compare that head with one recorded independently (the
+    platform ledger's ``ledger.anchored`` entries, or a head you were given earlier).
+    """
     header, entries = read_export(lines)
-    verdict = verify(entries, contiguous=header.get("scope") == "full")
-    if verdict.ok and header.get("scope") == "full" and verdict.head_hash != header.get("chain_head", {}).get("hash"):
+    incident = header.get("incident_id")
+
+    def checked_entries() -> Iterator[dict[str, Any]]:
+        for entry in entries:
+            if incident and not entry.get("link") and entry.get("incident_id") != incident:
+                raise _ForeignEntryError(entry.get("sequence"))
+            yield entry
+
+    try:
+        verdict = verify(checked_entries(), schema=header.get("schema"))
+    except _ForeignEntryError as exc:
+        return Verdict(False, 0, GENESIS_HASH, exc.sequence, "entry of another incident in an incident's extract")
+    head = header.get("chain_head") or {}
+    if verdict.ok and (verdict.head_hash != head.get("hash")):
         return Verdict(False, verdict.checked, verdict.head_hash, None, "entries do not end at the stated chain head")
     return verdict
+
+
+class _ForeignEntryError(Exception):
+    def __init__(self, sequence: Any) -> None:
+        self.sequence = sequence
 
 
 def main(argv: list[str]) -> int:

@@ -25,9 +25,20 @@ def _entries(incident_id: uuid.UUID | None = None, up_to: int | None = None) -> 
 
 
 def ledger_verify() -> chain.Verdict:
-    """Walk the current schema's chain; the verdict names the first broken entry, if any."""
+    """Walk the current schema's chain and check it against its anchors in the platform ledger.
+
+    The verdict names the first broken entry, if any.
+    """
+    from ledger.anchors import anchor_mismatch
+
     schema = connection.schema_name
-    return chain.verify(entry.hashed_fields(schema) | {"hash": entry.hash} for entry in _entries())
+    verdict = chain.verify((entry.hashed_fields(schema) | {"hash": entry.hash} for entry in _entries()),
+                           schema=schema)
+    if verdict.ok and schema != "public":
+        problem = anchor_mismatch(schema)
+        if problem:
+            return chain.Verdict(False, verdict.checked, verdict.head_hash, None, problem)
+    return verdict
 
 
 def ledger_head() -> dict[str, object]:
@@ -48,6 +59,11 @@ def ledger_export_lines(*, incident_id: uuid.UUID | None = None) -> Iterator[str
         "chain_head": head,
     }
     yield json.dumps(header, sort_keys=True)
-    # Entries appended while the export runs belong to the next export.
-    for entry in _entries(incident_id, up_to=int(head["sequence"])):
-        yield chain.canonical_json(entry.hashed_fields(schema) | {"hash": entry.hash})
+    # Entries appended while the export runs belong to the next export. An incident's extract
+    # carries the other entries as link records, so the whole chain can still be checked.
+    for entry in _entries(None, up_to=int(head["sequence"])):
+        if incident_id is None or entry.incident_id == incident_id:
+            yield chain.canonical_json(entry.hashed_fields(schema) | {"hash": entry.hash})
+        else:
+            yield chain.canonical_json({"sequence": entry.sequence, "prev_hash": entry.prev_hash, "hash": entry.hash,
+                                        "link": True})

@@ -47,8 +47,13 @@ def ledger_append(
         raise LedgerWriteError(f"unknown actor type {actor_type!r}")
     if source not in Source.values:
         raise LedgerWriteError(f"unknown source {source!r}")
-    if confidence is not None and not 0.0 <= confidence <= 1.0:
-        raise LedgerWriteError(f"confidence must be between 0 and 1, got {confidence!r}")
+    if confidence is not None:
+        # Stored as float8 and read back as a float: hash exactly that, so 1 and 1.0 agree.
+        if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+            raise LedgerWriteError(f"confidence must be a number, got {confidence!r}")
+        confidence = float(confidence)
+        if not 0.0 <= confidence <= 1.0:
+            raise LedgerWriteError(f"confidence must be between 0 and 1, got {confidence!r}")
     try:
         body_json = chain.canonical_json(body or {})
     except chain.NotCanonicalError as exc:

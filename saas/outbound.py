@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from typing import Any
 
 import requests
+import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -24,7 +26,14 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 DEFAULT_TIMEOUT = (3.05, 5.0)
 DEFAULT_MAX_BYTES = 1_000_000
-_EXTRA_BLOCKED = [ipaddress.ip_network("100.64.0.0/10")]
+_EXTRA_BLOCKED = [ipaddress.ip_network(n) for n in (
+    "100.64.0.0/10",  # carrier-grade NAT
+    "64:ff9b::/96", "64:ff9b:1::/48",  # NAT64: reaches IPv4 (private included) through a gateway
+    "2002::/16",  # 6to4: embeds an IPv4 address
+    "2001::/32",  # Teredo: embeds an IPv4 address
+    "::/96",  # IPv4-compatible (deprecated) addresses
+    "fec0::/10",  # site-local (deprecated), still routed inside some networks
+)]
 
 
 class OutboundBlockedError(requests.exceptions.ConnectionError):
@@ -33,6 +42,10 @@ class OutboundBlockedError(requests.exceptions.ConnectionError):
 
 class ResponseTooLargeError(requests.exceptions.RequestException):
     """The response body exceeded the cap."""
+
+
+class ResponseTooSlowError(requests.exceptions.Timeout):
+    """The response body was not complete within the deadline."""
 
 
 def address_allowed(address: str, *, allow_loopback: bool) -> bool:
@@ -153,18 +166,36 @@ def outbound_session(*, timeout: Any = DEFAULT_TIMEOUT) -> GuardedSession:
     return GuardedSession(timeout=timeout)
 
 
-def read_capped(response: requests.Response, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """Read a streamed response body, refusing more than ``max_bytes``."""
+def read_capped(response: requests.Response, max_bytes: int = DEFAULT_MAX_BYTES, *,
+                deadline_s: float = DEFAULT_TIMEOUT[1]) -> bytes:
+    """Read a streamed response body, refusing more than ``max_bytes`` or longer than ``deadline_s``.
+
+    The read timeout bounds each socket read; the deadline bounds the whole body, so a server
+    dripping one byte at a time cannot hold a worker.
+    """
+    started = time.monotonic()
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         response.close()
         raise ResponseTooLargeError(f"response declares {declared} bytes, more than the {max_bytes} allowed")
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(chunk_size=65536):
+    while True:
+        # read1 returns what has arrived (up to the amount), so the deadline is checked as data drips in.
+        try:
+            chunk = response.raw.read1(65536, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.exceptions.ReadTimeout(str(exc)) from None
+        except urllib3.exceptions.HTTPError as exc:  # connection reset, broken chunking, bad encoding
+            raise requests.exceptions.ConnectionError(str(exc)) from None
+        if not chunk:
+            break
         size += len(chunk)
         if size > max_bytes:
             response.close()
             raise ResponseTooLargeError(f"response exceeded {max_bytes} bytes")
+        if time.monotonic() - started > deadline_s:
+            response.close()
+            raise ResponseTooSlowError(f"response body took longer than {deadline_s:.0f} s")
         chunks.append(chunk)
     return b"".join(chunks)

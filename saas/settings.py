@@ -16,14 +16,16 @@ from saas.config import (
     ConfigurationError,
     env,
     env_bool,
-    env_choice,
     env_number,
     require_strong_secret,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-ALERTENGINE_ENV = env_choice("ALERTENGINE_ENV", "development", ENVIRONMENTS)
+# No default: a deployment that forgets to say it is production must not start as development.
+ALERTENGINE_ENV = env("ALERTENGINE_ENV", required=True) or ""
+if ALERTENGINE_ENV not in ENVIRONMENTS:
+    raise ConfigurationError("ALERTENGINE_ENV", f"must be one of {', '.join(ENVIRONMENTS)}, got {ALERTENGINE_ENV!r}")
 PRODUCTION = ALERTENGINE_ENV == "production"
 
 # Development defaults: usable on a laptop, refused by name in production.
@@ -166,6 +168,10 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_SSL_REDIRECT = PRODUCTION
+SECURE_HSTS_SECONDS = 31_536_000 if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION  # every tenant host is a subdomain of the base domain
+SECURE_REFERRER_POLICY = "same-origin"  # approval links carry a token in the query string
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -189,6 +195,7 @@ CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
     "incidents.tasks.diagnosis_refresh_tenant": {"queue": "diagnose"},
     "incidents.tasks.commit_stats_fetch": {"queue": "default"},
     "incidents.tasks.mode_evaluate": {"queue": "default"},
+    "ledger.tasks.ledger_anchor": {"queue": "default"},
 }
 CELERY_TASK_ACKS_LATE = False  # opted into per task, only where the task is idempotent
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -238,8 +245,9 @@ SILENCED_SYSTEM_CHECKS = ["commands.E001"]
 # Session keys carry their schema's tag, and TenantAccessMiddleware refuses with 403 a session
 # or API key of another tenant, and every request to a suspended tenant's host.
 SESSION_ENGINE = "tenants.sessions"
+# After SecurityMiddleware, so its 403 pages carry the security headers too.
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("django_tenants.middleware.main.TenantMainMiddleware") + 1,
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
     "tenants.middleware.TenantAccessMiddleware",
 )
 REST_FRAMEWORK |= {

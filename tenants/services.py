@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from billing.services import subscription_start
@@ -58,9 +58,21 @@ def subdomain_validate(*, subdomain: str) -> str:
     if (
         Tenant.objects.filter(schema_name=schema_name_for(subdomain=subdomain)).exists()
         or Domain.objects.filter(domain=tenant_host(subdomain=subdomain)).exists()
+        or _schema_exists(schema_name_for(subdomain=subdomain))
     ):
         raise ValidationError(f"“{subdomain}” is taken; choose another subdomain.", code="taken")
     return subdomain
+
+
+def _schema_exists(schema_name: str) -> bool:
+    """Whether PostgreSQL already has this schema (information_schema, an extension's, a leftover).
+
+    django-tenants would silently reuse an existing schema without migrating it, and the new
+    tenant's tables would then resolve to the public schema's through the search path.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE lower(nspname) = lower(%s)", [schema_name])
+        return cursor.fetchone() is not None
 
 
 def public_tenant_ensure() -> Tenant:
@@ -91,6 +103,10 @@ def tenant_create(*, name: str, subdomain: str, actor_type: str = "system", acto
     tenant = Tenant(name=name, schema_name=schema_name_for(subdomain=subdomain))
     try:
         with transaction.atomic():
+            with connection.cursor() as cursor:  # one creation at a time, so the check below holds
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('tenants:create'))")
+            if _schema_exists(tenant.schema_name):
+                raise ValidationError(f"“{subdomain}” is taken; choose another subdomain.", code="taken")
             tenant.save(verbosity=0)
             Domain.objects.create(domain=tenant_host(subdomain=subdomain), tenant=tenant, is_primary=True)
     except IntegrityError:

@@ -208,8 +208,12 @@ class RecoveryActionAdmin(ConfigurationAdmin):
             back_url="../",
         )
 
-    @admin.action(description="Replace signing secret (shown once)")
+    @admin.action(description="Replace signing secret (shown once)", permissions=["change"])
     def rotate_secret(self, request, queryset):
+        # The new secret can sign recovery calls: only someone who may change the action sees it.
+        if not self.has_change_permission(request):
+            self.message_user(request, "You may not replace signing secrets.", messages.ERROR)
+            return None
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one recovery action.", messages.ERROR)
             return None

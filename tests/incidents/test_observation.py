@@ -48,6 +48,7 @@ def test_our_sdks_additions_are_read_and_unknown_extras_ignored():
     (b'{"metrics": {"error_rate": 0.1}, "x": ' + b"[" * 40 + b"]" * 40 + b"}", "nested too deeply"),
     (b'{"metrics": {"error_rate": 0.1}, "x": ' + b"[" * 100000 + b"]" * 100000 + b"}", "nested too deeply"),
     (b"\xff\xfe\x00garbage", "not valid JSON"),
+    (b'{"metrics": {"error_rate": 1' + b"0" * 400 + b"}}", "out of range"),
 ])
 def test_hostile_payloads_become_invalid_observations(body, reason):
     o = parse(body)

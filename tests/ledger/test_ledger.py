@@ -169,3 +169,68 @@ def test_one_incidents_extract_verifies_on_its_own(in_tenant):
     lines = list(ledger_export_lines(incident_id=incident))
     verdict = chain.verify_export(lines)
     assert verdict.ok and verdict.checked == 3
+
+
+def _export(schema: str, tmp_path, **options) -> list[str]:
+    path = tmp_path / "export.jsonl"
+    call_command("ledger_export", schema=schema, output=str(path), stderr=StringIO(), **options)
+    return path.read_text().splitlines()
+
+
+def _verifies(lines: list[str]) -> bool:
+    from ledger import chain
+
+    return chain.verify_export(lines).ok
+
+
+def test_an_incident_extract_cannot_hide_add_or_borrow_entries(make_tenant, tmp_path):
+    from ledger import chain
+
+    other, third = make_tenant(), make_tenant()
+    incident = uuid.uuid4()
+    with schema_context(other.schema_name), transaction.atomic():
+        for n in range(4):
+            _append(body={"n": n}, incident_id=incident if n % 2 else None)
+    lines = _export(other.schema_name, tmp_path, incident=str(incident))
+    assert _verifies(lines)
+
+    dropped = lines[:2] + lines[3:]
+    assert not _verifies(dropped)
+    header = json.loads(lines[0])
+    header["scope"] = "full"
+    assert not _verifies([json.dumps(header), *lines[1:-1]])  # a shortened chain no longer ends at the head
+
+    forged = json.loads(lines[2]) | {"actor_type": "engineer", "actor_id": "engineer:ceo"}
+    forged["hash"] = chain.entry_hash(forged)  # an attacker can recompute one hash ...
+    assert not _verifies([*lines[:2], json.dumps(forged), *lines[3:]])  # ... but not the links after it
+
+    with schema_context(third.schema_name), transaction.atomic():
+        _append(body={"n": 0}, incident_id=incident)
+    foreign = _export(third.schema_name, tmp_path, incident=str(incident))
+    assert not _verifies([lines[0], *foreign[1:]])
+
+
+def test_truncating_an_anchored_chain_is_reported(make_tenant):
+    from ledger.anchors import ledger_anchor_all
+
+    other = make_tenant()
+    with schema_context(other.schema_name), transaction.atomic():
+        for n in range(3):
+            _append(body={"n": n})
+    ledger_anchor_all()
+    with schema_context(other.schema_name):
+        assert ledger_verify().ok
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SET LOCAL session_replication_role = replica")  # a superuser removes the tail
+            cur.execute("DELETE FROM ledger_ledgerentry WHERE sequence = 3")
+        verdict = ledger_verify()
+    assert not verdict.ok and "anchored" in verdict.problem
+
+
+@pytest.mark.django_db
+def test_an_integer_confidence_is_recorded_as_the_float_it_is_stored_as(in_tenant):
+    _append(confidence=1)
+    _append(confidence=0)
+    assert ledger_verify().ok
+    with pytest.raises(LedgerWriteError):
+        _append(confidence=True)

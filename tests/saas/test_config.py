@@ -74,3 +74,11 @@ def test_development_secret_is_refused_in_production():
     result = _manage_check(ALERT_SECRET=settings.ALERT_SECRET)
     assert result.returncode == 2
     assert "ALERT_SECRET: is a development default" in result.stderr
+
+
+def test_a_missing_environment_name_is_refused_rather_than_taken_as_development():
+    env = {k: v for k, v in {**os.environ, **STRONG}.items() if k != "ALERTENGINE_ENV"}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "configuration error: ALERTENGINE_ENV: is required but not set"

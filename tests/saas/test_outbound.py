@@ -12,7 +12,9 @@ from saas.outbound import OutboundBlockedError, ResponseTooLargeError, address_a
 @pytest.mark.parametrize(
     "address",
     ["10.0.0.5", "172.16.3.4", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1",
-     "fd00::1", "fe80::1", "::ffff:10.0.0.1", "127.0.0.1", "::1"],
+     "fd00::1", "fe80::1", "::ffff:10.0.0.1", "127.0.0.1", "::1",
+     "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:5", "2002:7f00:1::1", "2002:a9fe:a9fe::", "::127.0.0.1", "fec0::1",
+     "2001:0:4136:e378:8000:63bf:3fff:fdd2"],
 )
 def test_private_loopback_link_local_and_metadata_addresses_are_refused(address):
     assert address_allowed(address, allow_loopback=False) is False
@@ -49,3 +51,35 @@ def test_bodies_beyond_the_cap_are_refused(httpserver: HTTPServer):
         read_capped(response, max_bytes=10_000)
     small = outbound_session().get(httpserver.url_for("/big"), stream=True)
     assert len(read_capped(small, max_bytes=100_000)) == 50_000
+
+
+def test_a_server_dripping_its_body_is_cut_off_at_the_deadline():
+    import socket
+    import threading
+    import time
+
+    from saas.outbound import ResponseTooSlowError
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def drip():
+        conn, _ = listener.accept()
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+        try:
+            for _ in range(40):
+                conn.sendall(b" ")
+                time.sleep(0.1)
+        except OSError:
+            pass
+        conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    response = outbound_session().get(f"http://127.0.0.1:{listener.getsockname()[1]}/", stream=True)
+    started = time.monotonic()
+    with pytest.raises(ResponseTooSlowError):
+        read_capped(response, deadline_s=1.0)
+    assert time.monotonic() - started < 2.5
+    listener.close()
