@@ -70,6 +70,7 @@ def start_demo_service(supervisor: Supervisor, ports: Ports) -> None:
         "DEMO_WEBHOOK_SECRET": creds["webhook_secret"],
         "DEMO_GITHUB_SECRET": creds["github_secret"],
         "DEMO_COMMITS_WEBHOOK_URL": creds["commits_webhook_url"],
+        "DEVFAKES_URL": ports.fakes_url,
         "ALERTENGINE_ENV": "development",
         "PYTHONUNBUFFERED": "1",
     }

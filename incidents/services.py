@@ -176,11 +176,6 @@ def services_observe(*, observed: list[tuple[Any, Observation]], now: datetime |
         ServiceHealth.objects.bulk_create(missing, ignore_conflicts=True)
         healths.update({h.service_id: h for h in ServiceHealth.objects.filter(service_id__in=[m.service_id
                                                                                               for m in missing])})
-    missing = [ServiceHealth(service_id=pk) for pk in ids if pk not in healths]
-    if missing:  # first poll of these services: create their rows in one statement
-        ServiceHealth.objects.bulk_create(missing, ignore_conflicts=True)
-        healths.update({h.service_id: h for h in ServiceHealth.objects.filter(service_id__in=[m.service_id
-                                                                                              for m in missing])})
     busy = set(Incident.objects.filter(service_id__in=ids, stage__in=list(ACTIVE)).values_list("service_id",
                                                                                                flat=True))
     thresholds = policy_thresholds(policy_current())
@@ -297,6 +292,11 @@ def incident_transition(
         if to in CLOSED:
             incident.closed_at = entry.recorded_at
         incident.save(update_fields=["stage", "updated_at", "closed_at"])
+        if to in (Stage.PROPOSED, Stage.VALIDATED):
+            from incidents import notify_tasks
+
+            transaction.on_commit(lambda: notify_tasks.incident_stage_notify.delay(str(incident.id), to.value),
+                                  robust=True)
     return incident
 
 
@@ -316,28 +316,35 @@ def incident_explain(*, incident_id: uuid.UUID | str, diagnosis: dict[str, Any],
 def incident_propose(*, incident_id: uuid.UUID | str) -> Incident | None:
     """Attach the explanation and move DETECTED → PROPOSED, then VALIDATED when warranted.
 
-    The explanation is the policy's own (actor ``policy``, confidence 0) until an AI diagnosis
-    is available. Running it again for an incident past DETECTED changes nothing.
+    The explanation is the AI's when the plan includes it, a key is configured and its answer is
+    usable and above the confidence gate (the PROPOSED transition's actor is then ``claude``);
+    otherwise it is the policy's own (actor ``policy``, confidence 0). The models are asked
+    before the transaction, so a slow model holds no row lock. VALIDATED is always the policy's
+    decision. Running it again for an incident past DETECTED changes nothing.
     """
+    from incidents.diagnosis.service import diagnosis_opening, runs_record
+
     incident = Incident.objects.filter(pk=incident_id).select_related("service").first()
     if incident is None or incident.stage != Stage.DETECTED:
         return incident
-    explanation = {
-        "source": "policy",
-        "likely_cause": incident.explanation,
-        "confidence": 0.0,
-        "note": "AI diagnosis is not available; this is the policy's own explanation.",
-    }
+    outcome = diagnosis_opening(incident=incident)
+    proposer_confidence = outcome.confidence if outcome.proposer == ActorType.CLAUDE else 0.0
+    proposer_id = outcome.actor_id if outcome.proposer == ActorType.CLAUDE else incident.policy_version
     with transaction.atomic():
-        incident_explain(incident_id=incident.id, diagnosis=explanation, actor_type=ActorType.POLICY,
-                         actor_id=incident.policy_version, confidence=0.0, reason="policy explanation")
-        incident = incident_transition(incident_id=incident.id, to=Stage.PROPOSED, actor_type=ActorType.POLICY,
-                                       actor_id=incident.policy_version, confidence=0.0,
-                                       reason="proposed with the policy's own explanation")
+        if Incident.objects.select_for_update().get(pk=incident.id).stage != Stage.DETECTED:
+            return Incident.objects.get(pk=incident.id)  # another worker proposed it meanwhile
+        incident_explain(incident_id=incident.id, diagnosis=outcome.diagnosis, actor_type=outcome.actor_type,
+                         actor_id=outcome.actor_id, confidence=outcome.confidence, reason=outcome.reason)
+        incident = incident_transition(incident_id=incident.id, to=Stage.PROPOSED, actor_type=outcome.proposer,
+                                       actor_id=proposer_id, confidence=proposer_confidence,
+                                       reason=("proposed with the AI's explanation" if outcome.proposer ==
+                                               ActorType.CLAUDE else "proposed with the policy's own explanation"))
         if _action_warranted(incident):
             incident = incident_transition(incident_id=incident.id, to=Stage.VALIDATED, actor_type=ActorType.POLICY,
                                            actor_id=incident.policy_version,
                                            reason="recovery action warranted by the latest observation")
+        runs_record(incident=incident, outcome=outcome, round_number=1, trigger="incident opened",
+                    stage=incident.stage)
     return incident
 
 

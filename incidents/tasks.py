@@ -128,3 +128,34 @@ def mode_evaluate() -> str:
 def incident_diagnose(incident_id: str) -> None:
     """Explain a DETECTED incident and move it to PROPOSED (idempotent: later stages are left alone)."""
     services.incident_propose(incident_id=incident_id)
+
+
+@app.task(name="incidents.tasks.diagnosis_refresh_tick", public=True, ignore_result=True)
+def diagnosis_refresh_tick() -> int:
+    """Beat: one re-diagnosis sweep per tenant whose plan includes AI diagnosis."""
+    from billing.selectors import entitlements
+
+    sent = 0
+    for tenant in tenants_to_poll():
+        if not entitlements(tenant=tenant).allows("ai_diagnosis"):
+            continue
+        with tenant_context(tenant):
+            diagnosis_refresh_tenant.apply_async(expires=settings.DIAGNOSIS_REFRESH_S)
+        sent += 1
+    return sent
+
+
+@app.task(name="incidents.tasks.diagnosis_refresh_tenant", ignore_result=True)
+def diagnosis_refresh_tenant() -> int:
+    """Re-diagnose this tenant's active incidents that changed materially (capped per incident)."""
+    from incidents.diagnosis.service import diagnosis_refresh, incidents_to_refresh
+
+    return sum(diagnosis_refresh(incident_id=incident_id) for incident_id in incidents_to_refresh())
+
+
+@app.task(name="incidents.tasks.commit_stats_fetch", ignore_result=True)
+def commit_stats_fetch(commit_ids: list[int]) -> int:
+    """Fetch additions/deletions of newly pushed commits from the GitHub API (best effort)."""
+    from incidents.commits import commit_stats_fetch as fetch
+
+    return fetch(commit_ids=commit_ids)

@@ -257,3 +257,61 @@ REST_FRAMEWORK |= {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.api.permissions.IsTenantAdmin"],
 }
+
+# AI diagnosis, Diagnostic Council and Diff-in-Pocket (issue 6; incidents/diagnosis/, docs/diagnosis.md).
+# Without ANTHROPIC_API_KEY every incident carries the policy's own explanation (actor policy,
+# confidence 0): the AI only ever explains, so its absence never stops detection or alerts.
+ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", "")
+ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", "")  # empty: the client's own default (api.anthropic.com)
+ANTHROPIC_TIMEOUT_S = env_number("ANTHROPIC_TIMEOUT_S", 20.0, float, minimum=0.1)
+ANTHROPIC_MAX_RETRIES = env_number("ANTHROPIC_MAX_RETRIES", 1, int, minimum=0)
+DIAGNOSIS_MODEL = env("DIAGNOSIS_MODEL", "claude-sonnet-4-5")
+COUNCIL_MODEL_A = env("COUNCIL_MODEL_A", "claude-haiku-4-5")  # latency and database lens
+COUNCIL_MODEL_B = env("COUNCIL_MODEL_B", "claude-sonnet-4-5")  # network and dependency lens
+COUNCIL_ENABLED = env_bool("COUNCIL_ENABLED", default=True)
+# Rounds per incident, the opening diagnosis included: a model call per poll would cost per poll.
+DIAGNOSIS_MAX_ROUNDS = env_number("DIAGNOSIS_MAX_ROUNDS", 3, int, minimum=1)
+DIAGNOSIS_REFRESH_S = env_number("DIAGNOSIS_REFRESH_S", 30.0, float, minimum=5)
+GITHUB_API_URL = env("GITHUB_API_URL", "https://api.github.com")
+COMMIT_WINDOW_BEFORE_MIN = env_number("COMMIT_WINDOW_BEFORE_MIN", 10, int, minimum=0)
+COMMIT_WINDOW_AFTER_MIN = env_number("COMMIT_WINDOW_AFTER_MIN", 1, int, minimum=0)
+CELERY_BEAT_SCHEDULE["incidents.diagnosis-refresh"] = {
+    "task": "incidents.tasks.diagnosis_refresh_tick",
+    "schedule": DIAGNOSIS_REFRESH_S,
+}
+
+# Notifications, approvals and recovery execution (issue 7; notifications/, incidents/approvals.py,
+# incidents/execution.py; see docs/notifications.md and docs/webhooks.md). Platform default
+# credentials are used by tenants whose channel says "use platform default"; without them those
+# channels are skipped (recorded as failed deliveries) and the next channel is tried. Outside
+# production the defaults point at the local fakes (`python -m devfakes --port 8025`, docs/devfakes.md).
+_DEVFAKES_URL = env("DEVFAKES_URL", "" if PRODUCTION else "http://127.0.0.1:8025").rstrip("/")
+_fake = (lambda path, real: f"{_DEVFAKES_URL}{path}" if _DEVFAKES_URL else real)  # noqa: E731
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", _fake("/twilio", "https://api.twilio.com"))
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", "" if PRODUCTION else "ACdeadbeefdeadbeefdeadbeefdeadbeef")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", "" if PRODUCTION else "devfake-twilio-auth-token")
+TWILIO_WHATSAPP_FROM = env("TWILIO_WHATSAPP_FROM", "" if PRODUCTION else "+14155238886")
+TWILIO_VOICE_FROM = env("TWILIO_VOICE_FROM", "" if PRODUCTION else "+14155238886")
+SENT_API_BASE_URL = env("SENT_API_BASE_URL", _fake("/sentdm", "https://api.sent.dm"))
+SENT_API_KEY = env("SENT_API_KEY", "" if PRODUCTION else "sk_test_devfake")
+SENT_PHONE_ID = env("SENT_PHONE_ID", "")
+TELEGRAM_API_BASE_URL = env("TELEGRAM_API_BASE_URL", _fake("/telegram/bot", "https://api.telegram.org/bot"))
+TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", "" if PRODUCTION else "7000000001:AAHdevfakeTelegramBotToken0000000000")
+# Derives each tenant's webhook secret_token; falls back to ALERT_SECRET when unset.
+TELEGRAM_WEBHOOK_SECRET = env("TELEGRAM_WEBHOOK_SECRET", "")
+APPROVALS_SWEEP_S = env_number("APPROVALS_SWEEP_S", 5.0, float, minimum=1)
+if PRODUCTION and _DEVFAKES_URL:
+    raise ConfigurationError("DEVFAKES_URL", "must not be set in production")
+CELERY_IMPORTS = ("incidents.notify_tasks",)
+CELERY_TASK_ROUTES |= {
+    "notifications.tasks.message_deliver": {"queue": "notify"},
+    "incidents.notify_tasks.incident_stage_notify": {"queue": "notify"},
+    "incidents.notify_tasks.approvals_sweep": {"queue": "notify"},
+    "incidents.notify_tasks.execution_run": {"queue": "execute"},
+}
+CELERY_BEAT_SCHEDULE["incidents.approvals-sweep"] = {
+    "task": "incidents.notify_tasks.approvals_sweep",
+    "schedule": APPROVALS_SWEEP_S,
+}
+# The Twilio client logs every request and response at INFO.
+LOGGING["loggers"]["twilio.http_client"] = {"level": "WARNING"}

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from incidents.github import commits_webhook
 from saas.health import healthz, readyz
 
 urlpatterns = [
@@ -10,5 +11,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/", include("tenants.api.urls")),
+    path("commits/webhook", commits_webhook, name="commits_webhook"),
+    path("", include("incidents.urls")),
     path("", include("tenants.urls_tenant")),
 ]

@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='incident',
-            constraint=models.UniqueConstraint(condition=models.Q(('stage__in', ['EXECUTED', 'REJECTED', 'WEBHOOK_FAILED', 'AUTHORIZED', 'PROPOSED', 'VALIDATED', 'EXPIRED', 'DETECTED'])), fields=('service',), name='one_active_incident_per_service'),
+            constraint=models.UniqueConstraint(condition=models.Q(('stage__in', ['AUTHORIZED', 'DETECTED', 'EXECUTED', 'EXPIRED', 'PROPOSED', 'REJECTED', 'VALIDATED', 'WEBHOOK_FAILED'])), fields=('service',), name='one_active_incident_per_service'),
         ),
         migrations.AddIndex(
             model_name='incidentobservation',
