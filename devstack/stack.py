@@ -51,9 +51,9 @@ def control_plane_env(services_env: dict[str, str], ports: Ports) -> dict[str, s
     }
 
 
-def demo_credentials() -> dict[str, str]:
+def demo_credentials(data_dir: Path = DATA) -> dict[str, str]:
     """What demo_setup wrote for the demo service (its webhook and GitHub secrets)."""
-    return json.loads((DATA / "demo.json").read_text())
+    return json.loads((data_dir / "demo.json").read_text())
 
 
 def start_fakes(supervisor: Supervisor, ports: Ports) -> None:
@@ -63,8 +63,8 @@ def start_fakes(supervisor: Supervisor, ports: Ports) -> None:
     wait_http(f"{ports.fakes_url}/_health", "the fakes")
 
 
-def start_demo_service(supervisor: Supervisor, ports: Ports) -> None:
-    creds = demo_credentials()
+def start_demo_service(supervisor: Supervisor, ports: Ports, *, data_dir: Path = DATA) -> None:
+    creds = demo_credentials(data_dir)
     env = {
         "DEMO_SERVICE_PORT": str(ports.demo_service),
         "DEMO_WEBHOOK_SECRET": creds["webhook_secret"],

@@ -45,6 +45,7 @@ class ApprovalRequiredError(PermissionError):
 class ConsumedApproval(Protocol):
     """What :func:`incident_transition` checks before AUTHORIZED (see the approvals service)."""
 
+    pk: uuid.UUID
     incident_id: uuid.UUID
     decision: str
     consumed_at: datetime | None
@@ -278,13 +279,10 @@ def incident_transition(
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident_id)
         check_transition(incident.stage, to, actor_type)
-        if to == Stage.AUTHORIZED and not (
-            approval is not None
-            and approval.incident_id == incident.id
-            and approval.decision == "approve"
-            and approval.consumed_at is not None
-        ):
-            raise ApprovalRequiredError("AUTHORIZED needs a consumed approval of this incident")
+        if to == Stage.AUTHORIZED:
+            body = {**(body or {}), "approval_id": str(_approval_checked(incident, approval))}
+        if incident.stage == Stage.WEBHOOK_FAILED and to == Stage.EXECUTED:
+            _replay_checked(incident, body or {})
         entry = ledger_append(kind=INCIDENT_STAGE_CHANGED, actor_type=actor_type, actor_id=actor_id, source=source,
                               incident_id=incident.id, stage_from=incident.stage, stage_to=to, confidence=confidence,
                               reason=reason, policy_version=incident.policy_version, body=body or {})
@@ -298,6 +296,36 @@ def incident_transition(
             transaction.on_commit(lambda: notify_tasks.incident_stage_notify.delay(str(incident.id), to.value),
                                   robust=True)
     return incident
+
+
+def _approval_checked(incident: Incident, approval: ConsumedApproval | None) -> uuid.UUID:
+    """The approval, re-read and locked: consumed, approving, of this incident, under its policy, unused."""
+    from incidents.models import ApprovalRequest, Execution
+
+    if approval is None or getattr(approval, "pk", None) is None:
+        raise ApprovalRequiredError("AUTHORIZED needs a consumed approval of this incident")
+    stored = ApprovalRequest.objects.select_for_update().filter(pk=approval.pk).first()
+    if (
+        stored is None
+        or stored.incident_id != incident.id
+        or stored.decision != "approve"
+        or stored.consumed_at is None
+        or stored.policy_version != incident.policy_version
+        or Execution.objects.filter(approval_id=stored.pk).exists()
+    ):
+        raise ApprovalRequiredError("AUTHORIZED needs a consumed, unused approval of this incident under its policy")
+    return stored.pk
+
+
+def _replay_checked(incident: Incident, body: dict[str, Any]) -> None:
+    """WEBHOOK_FAILED → EXECUTED only for an execution a tenant admin authorized a replay of."""
+    from incidents.models import DeadLetter
+
+    execution_id = body.get("execution_id")
+    if not execution_id or not DeadLetter.objects.filter(
+        incident=incident, execution_id=execution_id, replayed_at__isnull=False
+    ).exists():
+        raise ApprovalRequiredError("a failed webhook is executed again only after a replay was authorized")
 
 
 def incident_explain(*, incident_id: uuid.UUID | str, diagnosis: dict[str, Any], actor_type: str, actor_id: str,

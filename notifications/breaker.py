@@ -44,10 +44,9 @@ def breaker_record(*, schema: str, provider: str, ok: bool) -> None:
         if ok:
             client.delete(failures, opened)
             return
-        pipe = client.pipeline()
-        pipe.incr(failures)
-        pipe.expire(failures, WINDOW_S, nx=True)
-        count, _ = pipe.execute()
+        count = client.incr(failures)
+        if int(count) == 1:  # the window starts with the first failure (EXPIRE NX needs Redis 7)
+            client.expire(failures, WINDOW_S)
         if int(count) >= FAILURE_THRESHOLD:
             client.set(opened, "1", ex=OPEN_S)
             logger.warning("circuit opened for provider %s of tenant %s after %s failures", provider, schema, count)

@@ -213,14 +213,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_max": 1,
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
-
 # Outbound requests to tenant URLs may reach loopback only on a developer's machine.
 OUTBOUND_ALLOW_LOOPBACK = env_bool("OUTBOUND_ALLOW_LOOPBACK", default=not PRODUCTION)
 if PRODUCTION and OUTBOUND_ALLOW_LOOPBACK:
     raise ConfigurationError("OUTBOUND_ALLOW_LOOPBACK", "must be off in production")
 
 LOOP_INTERVAL_S = env_number("LOOP_INTERVAL_S", 5.0, float, minimum=1)
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "poll-every-service": {"task": "incidents.tasks.poll_tick", "schedule": LOOP_INTERVAL_S,
+                           "options": {"expires": LOOP_INTERVAL_S}},
+    "record-poll-lag": {"task": "incidents.tasks.heartbeat", "schedule": 30.0, "options": {"expires": 30.0}},
+    "evaluate-degraded-mode": {"task": "incidents.tasks.mode_evaluate", "schedule": 10.0, "options": {"expires": 10.0}},
+    "anchor-ledgers": {"task": "ledger.tasks.ledger_anchor", "schedule": 600.0, "options": {"expires": 600.0}},
+}
 
 LOGGING = {
     "version": 1,

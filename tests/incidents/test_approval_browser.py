@@ -67,7 +67,7 @@ def _wait(predicate, timeout: float):
 
 def test_an_engineer_approves_from_the_telegram_link_in_a_browser_and_the_webhook_runs_once(
         make_tenant, fakes, receiver, live_server_url, celery_worker):
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api as playwright_api
     connection.set_schema_to_public()  # tenants are created from the public schema
     tenant = make_tenant("Browser Co")
     with schema_context(tenant.schema_name):

@@ -76,12 +76,10 @@ def test_two_hundred_concurrent_confirms_authorize_exactly_once(make_tenant, rec
 
 
 @pytest.fixture
-def server_without_redis(committed_db):
+def server_without_redis(committed_db, test_database_url):
     """The control plane in another process, its REDIS_URL pointing at a closed port."""
     port, dead_redis = free_port(), free_port()
-    db = connection.settings_dict
-    database_url = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": f"redis://127.0.0.1:{dead_redis}/0",
+    env = {**os.environ, "DATABASE_URL": test_database_url, "REDIS_URL": f"redis://127.0.0.1:{dead_redis}/0",
            "ALERTENGINE_ENV": "test", "DJANGO_SETTINGS_MODULE": "saas.settings", "LOG_LEVEL": "ERROR"}
     code = ("import django; django.setup(); from werkzeug.serving import run_simple; "
             "from saas.wsgi import application; "

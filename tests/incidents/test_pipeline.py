@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import uuid
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from incidents.models import Incident, PolicyVersion
 from incidents.observation import invalid, unreachable
@@ -120,10 +122,11 @@ def test_authorized_cannot_be_reached_without_a_consumed_approval(paying):
     with pytest.raises(ApprovalRequiredError):
         incident_transition(incident_id=incident.id, to=Stage.AUTHORIZED, actor_type="engineer", actor_id="x")
 
-    class Forged:
+    class Forged:  # looks consumed, but there is no such approval in the database
+        pk = uuid.uuid4()
         incident_id = incident.id
         decision = "approve"
-        consumed_at = None
+        consumed_at = timezone.now()
 
     with pytest.raises(ApprovalRequiredError):
         incident_transition(incident_id=incident.id, to=Stage.AUTHORIZED, actor_type="engineer", approval=Forged())

@@ -77,6 +77,17 @@ def make_tenant(committed_db) -> Callable:
 
 
 @pytest.fixture(scope="session")
+def test_database_url(django_db_setup) -> str:
+    """A DATABASE_URL for other processes: this run's server, pointed at the test database."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    from django.conf import settings
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + quote(settings.DATABASES["default"]["NAME"])))
+
+
+@pytest.fixture(scope="session")
 def redis_url() -> str:
     """The real Redis of this run (embedded by ./dev test, or $REDIS_URL)."""
     return os.environ["REDIS_URL"]

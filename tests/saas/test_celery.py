@@ -86,3 +86,14 @@ def test_publishing_with_redis_down_raises_instead_of_hanging():
     with pytest.raises(OperationalError):
         down.send_task("tests.record_schema", args=["x"])
     assert time.monotonic() - started < 30
+
+
+def test_beat_polls_every_service_each_loop_interval_and_schedules_only_registered_routed_tasks():
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    polls = [entry for entry in schedule.values() if entry["task"] == "incidents.tasks.poll_tick"]
+    assert [entry["schedule"] for entry in polls] == [settings.LOOP_INTERVAL_S]
+    for entry in schedule.values():
+        assert entry["task"] in app.tasks, entry["task"]
+        assert task_queue(entry["task"]) in settings.TASK_QUEUES
+    assert {"incidents.tasks.heartbeat", "incidents.tasks.mode_evaluate", "ledger.tasks.ledger_anchor"} <= {
+        entry["task"] for entry in schedule.values()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from pathlib import Path
 
@@ -46,7 +47,7 @@ class Command(BaseCommand):
                 self._ensure_admin()
         with schema_context(tenant.schema_name):
             credentials = self._ensure_demo_configuration(service_url=service_url.rstrip("/"), port=port)
-        path = Path(settings.BASE_DIR) / ".data" / "demo.json"
+        path = Path(os.environ.get("ALERTENGINE_DEV_DATA") or Path(settings.BASE_DIR) / ".data") / "demo.json"
         path.parent.mkdir(exist_ok=True)
         path.write_text(json.dumps(credentials))
         path.chmod(0o600)
