@@ -24,6 +24,7 @@ from notifications.messages import Message, Recipient
 from notifications.models import Delivery
 from notifications.providers import PERSONAL_KINDS, PROVIDERS
 from notifications.providers.base import Credentials, DeliveryError
+from saas import degraded
 from tenants.configuration.models import PLATFORM_DEFAULT_KINDS, ChannelSetting, Contact
 from tenants.configuration.selectors import channels_usable
 
@@ -95,7 +96,12 @@ def mask(address: str) -> str:
 def delivery_channels(*, kinds: tuple[str, ...] | None) -> list[ChannelSetting]:
     """The tenant's usable channels of ``kinds`` (personal ones by default), in fallback order."""
     kinds = kinds or PERSONAL_KINDS
-    return [channel for channel in channels_usable() if channel.kind in kinds]
+    channels = [channel for channel in channels_usable() if channel.kind in kinds]
+    if degraded.suppressed("voice"):
+        channels = [channel for channel in channels if channel.kind != "voice"]
+    if degraded.suppressed("fallback_channels"):
+        channels = channels[:1]  # EMERGENCY: the first channel only, to spare failing providers
+    return channels
 
 
 def _live_delivery(*, dedupe_key: str, recipient: Recipient) -> Delivery | None:
@@ -151,6 +157,7 @@ def delivery_step(*, message: Message, recipient: Recipient, kinds: tuple[str, .
         message_id = provider.send(credentials=credentials, recipient=recipient, message=message)
     except DeliveryError as exc:
         breaker_record(schema=schema, provider=provider.name, ok=not exc.transient)
+        degraded.record(f"notify:{provider.name}", ok=not exc.transient)
         _complete(delivery, message, ok=False, error=str(exc), transient=exc.transient)
         if exc.transient and attempt < MAX_ATTEMPTS_PER_CHANNEL:
             return Next(done=False, channel_index=channel_index, attempt=attempt + 1,
@@ -161,6 +168,7 @@ def delivery_step(*, message: Message, recipient: Recipient, kinds: tuple[str, .
         _complete(delivery, message, ok=False, error=f"internal error: {type(exc).__name__}", transient=False)
         return following
     breaker_record(schema=schema, provider=provider.name, ok=True)
+    degraded.record(f"notify:{provider.name}", ok=True)
     _complete(delivery, message, ok=True, provider_message_id=message_id)
     return Next(done=True, delivered=True)
 
@@ -220,8 +228,11 @@ def message_send(*, message: Message, recipients: list[Recipient], kinds: tuple[
 
     jobs: list[tuple[Recipient, tuple[str, ...] | None]] = [(recipient, kinds) for recipient in recipients]
     if kinds is None and not message.personal:
+        team_off = {"slack"} if degraded.suppressed("slack") else set()
+        team_off |= {"webhook"} if degraded.suppressed("webhook_notice") else set()
         jobs += [(Recipient(key=f"team:{channel.kind}", name=channel.get_kind_display()), (channel.kind,))
-                 for channel in channels_usable() if channel.kind not in PERSONAL_KINDS and channel.kind != "voice"]
+                 for channel in channels_usable()
+                 if channel.kind not in PERSONAL_KINDS and channel.kind != "voice" and channel.kind not in team_off]
     payload = message.as_dict()
     for recipient, channel_kinds in jobs:
         args = (payload, recipient.as_dict(), list(channel_kinds) if channel_kinds else None)

@@ -27,6 +27,7 @@ from incidents.models import DiagnosisRun, Incident, ServiceHealth
 from incidents.state import ACTIVE, Stage
 from ledger.models import ActorType, Source
 from ledger.services import ledger_append
+from saas import degraded
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,9 @@ def _plan_mode() -> tuple[str | None, str]:
         return None, f"AI diagnosis is not part of the {plan.tier_name} plan; this is the policy's explanation."
     if not claude.api_key_configured():
         return None, "AI diagnosis is not configured (no API key); this is the policy's explanation."
-    if plan.allows("council") and settings.COUNCIL_ENABLED:
+    if degraded.suppressed("ai_diagnosis"):
+        return None, "AI diagnosis is paused while the platform is degraded; this is the policy's explanation."
+    if plan.allows("council") and settings.COUNCIL_ENABLED and not degraded.suppressed("council"):
         return "council", ""
     return "single", ""
 
@@ -102,10 +105,13 @@ def _consult(incident: Incident, *, mode: str, prompt: str, context: DiagnosisCo
         a, b = council.convene(models=(settings.COUNCIL_MODEL_A, settings.COUNCIL_MODEL_B), prompt=prompt,
                                histories=(_history(incident, "A"), _history(incident, "B")),
                                allowed_actions=context.action_names)
+        for answered in (a, b):
+            degraded.record("ai", ok=answered.failure is None)
         return engine.council_outcome(a=a, b=b, gate=gate, explanation=incident.explanation,
                                       policy_version=incident.policy_version)
     single = council.attempt(role="single", model=settings.DIAGNOSIS_MODEL, lens=None, prompt=prompt,
                              history=_history(incident, "single"), allowed_actions=context.action_names)
+    degraded.record("ai", ok=single.failure is None)
     return engine.single_outcome(attempt=single, gate=gate, explanation=incident.explanation,
                                  policy_version=incident.policy_version)
 

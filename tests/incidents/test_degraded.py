@@ -68,3 +68,22 @@ def test_without_redis_every_process_falls_back_to_degraded_and_nothing_raises(c
         assert degraded.current_mode() == Mode.DEGRADED
         assert degraded.mode_evaluate() == Mode.DEGRADED
     assert mode_changes()[-1] == ("NORMAL", "DEGRADED")
+
+
+def test_while_degraded_the_ai_is_not_asked_and_the_policy_explains(clean_mode, in_tenant, settings):
+    from incidents.models import Incident
+    from incidents.services import incident_propose, service_observe
+    from tests.incidents.builders import on_plan, service, spike
+
+    settings.ANTHROPIC_API_KEY = "sk-ant-devfake"
+    settings.ANTHROPIC_BASE_URL = f"http://127.0.0.1:{free_port()}"  # a model call would fail differently
+    on_plan("enterprise")
+    for _ in range(6):
+        degraded.record("ai", ok=False)
+    assert degraded.mode_evaluate() == Mode.DEGRADED
+    svc = service()
+    for _ in range(2):
+        service_observe(service=svc, observation=spike())
+    incident = incident_propose(incident_id=Incident.objects.get(service=svc).id)
+    assert incident.diagnosis["source"] == "policy"
+    assert "paused while the platform is degraded" in incident.diagnosis["note"]
