@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
@@ -65,12 +66,17 @@ def poll_tenant() -> int:
 class _ServiceLocks:
     """Per-service poll locks in Redis, so a slow service skips a tick instead of piling up.
 
-    Without Redis the poll goes ahead unlocked: detection must not stop because Redis did.
+    Each lock holds a token of this task; release deletes only locks still holding it, so a poll
+    that outlived its lock never frees the next poll's. Without Redis the poll goes ahead
+    unlocked: detection must not stop because Redis did.
     """
+
+    _RELEASE = "for i, key in ipairs(KEYS) do if redis.call('get', key) == ARGV[1] then redis.call('del', key) end end"
 
     def __init__(self, schema: str, *, ttl_s: float) -> None:
         self.schema, self.ttl_ms, self.held = schema, int(ttl_s * 1000), []
         self.client = _redis()
+        self.token = uuid.uuid4().hex
         self.available = True
 
     def acquire(self, service_id: int) -> bool:
@@ -78,7 +84,7 @@ class _ServiceLocks:
             return True
         key = f"poll-lock:{self.schema}:{service_id}"
         try:
-            if self.client.set(key, "1", nx=True, px=self.ttl_ms):
+            if self.client.set(key, self.token, nx=True, px=self.ttl_ms):
                 self.held.append(key)
                 return True
             return False
@@ -90,7 +96,7 @@ class _ServiceLocks:
     def release_all(self) -> None:
         if self.held and self.available:
             try:
-                self.client.delete(*self.held)
+                self.client.eval(self._RELEASE, len(self.held), *self.held, self.token)
             except redis.RedisError:
                 pass  # the locks expire on their own
 

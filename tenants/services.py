@@ -11,6 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from billing.services import subscription_start
@@ -155,6 +156,39 @@ def signup_handoff_user(*, token: str, schema_name: str):
     if not isinstance(payload, dict) or payload.get("schema") != schema_name:
         return None
     return get_user_model().objects.filter(pk=payload.get("user"), last_login__isnull=True, is_active=True).first()
+
+
+def signup_handoff_spend(*, token: str, schema_name: str):
+    """Spend a hand-off token: the user, if this call is the one that used it; else None.
+
+    One conditional UPDATE marks the login, so of two concurrent uses exactly one succeeds.
+    """
+    user = signup_handoff_user(token=token, schema_name=schema_name)
+    if user is None:
+        return None
+    spent = get_user_model().objects.filter(pk=user.pk, last_login__isnull=True).update(last_login=timezone.now())
+    return user if spent == 1 else None
+
+
+SIGNUPS_PER_HOUR = 5
+
+
+def signup_allowed(*, client_address: str) -> bool:
+    """At most a few sign-ups an hour from one address: each one creates a database schema.
+
+    Counted in Redis; without Redis sign-up stays open (it is also limited by the form itself).
+    """
+    import redis
+
+    key = f"signup-rate:{client_address}"
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+        count = client.incr(key)
+        if count == 1:
+            client.expire(key, 3600)
+        return int(count) <= SIGNUPS_PER_HOUR
+    except redis.RedisError:
+        return True
 
 
 def _status_set(*, tenant: Tenant, status: str, kind, actor_id: str, reason: str) -> Tenant:

@@ -12,7 +12,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from tenants.forms import SignupForm
-from tenants.services import signup_handoff_token, signup_handoff_user, tenant_signup, tenant_url
+from tenants.services import (
+    signup_allowed,
+    signup_handoff_spend,
+    signup_handoff_token,
+    signup_handoff_user,
+    tenant_signup,
+    tenant_url,
+)
 
 
 @never_cache
@@ -20,6 +27,9 @@ from tenants.services import signup_handoff_token, signup_handoff_user, tenant_s
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an organisation, its first admin and a Free subscription, then hand off to its host."""
     form = SignupForm(request.POST or None)
+    if request.method == "POST" and not signup_allowed(client_address=request.META.get("REMOTE_ADDR", "")):
+        form.add_error(None, "Too many sign-ups from your address in the last hour; try again later.")
+        return render(request, "tenants/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -45,6 +55,9 @@ def welcome(request: HttpRequest) -> HttpResponse:
     if user is None:
         return render(request, "tenants/welcome.html", {"expired": True}, status=400)
     if request.method == "POST":
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        spent = signup_handoff_spend(token=token or "", schema_name=request.tenant.schema_name)
+        if spent is None:  # a concurrent request used it first
+            return render(request, "tenants/welcome.html", {"expired": True}, status=400)
+        login(request, spent, backend="django.contrib.auth.backends.ModelBackend")
         return HttpResponseRedirect("/admin/")
     return render(request, "tenants/welcome.html", {"token": token, "organisation": request.tenant.name})

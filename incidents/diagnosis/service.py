@@ -123,6 +123,8 @@ def diagnosis_opening(*, incident: Incident) -> Outcome:
     """
     try:
         mode, why = _plan_mode()
+        if not incident.alerts_allowed:  # past a no-overage quota: recorded, neither alerted nor diagnosed
+            mode, why = None, "The plan's incident quota for this period is used up; this is the policy's explanation."
         if mode is None:
             return engine.policy_outcome(explanation=incident.explanation, policy_version=incident.policy_version,
                                          note=why)

@@ -124,6 +124,13 @@ class ContactAdmin(ConfigurationAdmin):
     def telegram_status(self, contact: Contact) -> str:
         return "linked" if contact.telegram_linked else "not linked"
 
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if not self.has_change_permission(request, obj):
+            # The code links a Telegram account to this contact: whoever sees it could approve as them.
+            fields.remove("telegram_link")
+        return fields
+
     @admin.display(description="Telegram link code")
     def telegram_link(self, contact: Contact) -> str:
         if not contact.pk:
@@ -242,6 +249,10 @@ class ApiKeyAdmin(ConfigurationAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # Revoked keys stay listed, for the record.
         return False
+
+    def has_add_permission(self, request) -> bool:
+        # A key can do everything the API can: only a tenant superuser may mint one.
+        return bool(request.user.is_superuser) and super().has_add_permission(request)
 
     def save_model(self, request, obj, form, change: bool) -> None:
         request._api_key_shown_once = api_key_issue(

@@ -77,9 +77,10 @@ def test_a_spike_is_detected_proposed_and_recovered(make_tenant, celery_worker, 
     assert incident() is None
     requests.post(f"{sdk_service}/simulate/spike", timeout=5).raise_for_status()
 
-    opened, ticks = _wait(incident, timeout=20)
+    # Two degraded polls open it (tests/incidents/test_policy.py pins that); here, the ticks are
+    # sent by the test a second apart, so under load the worker may need a few of them.
+    opened, _ = _wait(incident, timeout=20)
     assert opened is not None, "no incident within 20 s of the spike"
-    assert ticks <= 3  # two bad polls open it; allow one tick of jitter
     redis.Redis.from_url(redis_url).flushdb()  # Redis may lose everything; PostgreSQL holds the truth
     proposed, _ = _wait(lambda: (i := incident()) and i.stage in ("PROPOSED", "VALIDATED") and i, timeout=40)
     assert proposed, f"incident stuck in {incident().stage}"

@@ -226,3 +226,21 @@ def test_custom_thresholds_need_the_platform_tier_and_open_incidents_keep_their_
     service_observe(service=svc, observation=mild())
     incident.refresh_from_db()
     assert incident.policy_version == before and incident.thresholds["open_score"] == 70.0
+
+
+def test_past_a_growth_quota_no_model_is_asked(in_tenant, settings):
+    from devstack.services import free_port
+
+    settings.ANTHROPIC_API_KEY = "sk-ant-devfake"
+    settings.ANTHROPIC_BASE_URL = f"http://127.0.0.1:{free_port()}"  # a model call would fail differently
+    on_plan("growth")
+    svc = service()
+    for _ in range(11):
+        for _ in range(2):
+            service_observe(service=svc, observation=spike())
+        incident = Incident.objects.filter(service=svc).order_by("-opened_at").first()
+        if incident.alerts_allowed:
+            incident_transition(incident_id=incident.id, to=Stage.RESOLVED, actor_type="engineer", actor_id="t")
+    assert not incident.alerts_allowed
+    incident = incident_propose(incident_id=incident.id)
+    assert incident.diagnosis["source"] == "policy" and "quota" in incident.diagnosis["note"]
