@@ -12,8 +12,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
+from billing.models import Subscription
 from billing.selectors import entitlements
-from billing.services import subscription_change_tier
+from billing.services import subscription_change_tier, subscription_start
 from incidents.models import CommitSource
 from tenants.configuration.models import ChannelSetting, Contact, RecoveryAction, Service
 from tenants.configuration.services import recovery_action_create
@@ -63,7 +64,9 @@ class Command(BaseCommand):
         return tenant or tenant_create(name="Demo Ltd", subdomain=DEMO_SUBDOMAIN)
 
     def _ensure_tier(self, tenant: Tenant) -> None:
-        """Every feature is on in the demo."""
+        """Every feature is on in the demo (a demo tenant made by an older version may lack a plan)."""
+        if not Subscription.objects.filter(tenant=tenant).exists():
+            subscription_start(tenant=tenant, plan_slug=DEMO_TIER, actor_id="demo_setup")
         if entitlements(tenant=tenant).tier != DEMO_TIER:
             subscription_change_tier(
                 tenant=tenant,
