@@ -55,11 +55,13 @@ class Cell:
 class Bucket:
     """All cells of one time bucket; ``bucket_id`` is ``floor(epoch / bucket_s)``."""
 
-    __slots__ = ("bucket_id", "cells")
+    __slots__ = ("bucket_id", "cells", "ends_at")
 
-    def __init__(self, bucket_id: int) -> None:
+    def __init__(self, bucket_id: int, bucket_s: float = 0.0) -> None:
         self.bucket_id = bucket_id
         self.cells: dict[str, Cell] = {}
+        #: Epoch second at which the bucket is over (the hot path compares one float).
+        self.ends_at = (bucket_id + 1) * bucket_s if bucket_s else float("inf")
 
     @property
     def total(self) -> int:
@@ -117,12 +119,12 @@ class Recorder:
         self._labels: set[str] = set()
         #: Called after each rotation (the engine uses it to notice a fork).
         self.on_rotate: Callable[[], None] = _noop
-        self.current = Bucket(int(clock() // bucket_s))
+        self.current = Bucket(int(clock() // bucket_s), bucket_s)
 
     def record(self, label: str, status: int, latency_s: float, ttfb_s: float) -> None:
         """Count one finished request (hot path)."""
         bucket = self.current
-        if bucket.bucket_id != int(self.clock() // self.bucket_s):
+        if self.clock() >= bucket.ends_at:
             bucket = self.rotate()
         cell = bucket.cells.get(label)
         if cell is None:
@@ -155,7 +157,7 @@ class Recorder:
             if old.bucket_id != now_id:
                 if old.cells:
                     self.closed.append(old)
-                self.current = Bucket(now_id)
+                self.current = Bucket(now_id, self.bucket_s)
             current = self.current
         self.on_rotate()
         return current
@@ -164,7 +166,7 @@ class Recorder:
         """Forget the current bucket and the closed ones not yet consumed."""
         with self._lock:
             self.closed.clear()
-            self.current = Bucket(int(self.clock() // self.bucket_s))
+            self.current = Bucket(int(self.clock() // self.bucket_s), self.bucket_s)
 
     @property
     def routes_tracked(self) -> int:
