@@ -198,17 +198,28 @@ def approval_decide(*, approval_id: uuid.UUID | str, decision: str, via: str) ->
         raise ValueError(f"unknown decision {decision!r}")
     now = timezone.now()
     status = ApprovalRequest.Status.APPROVED if decision == APPROVE else ApprovalRequest.Status.REJECTED
+    incident_id = ApprovalRequest.objects.filter(pk=approval_id).values_list("incident_id", flat=True).first()
+    if incident_id is None:
+        raise ApprovalRefusedError(status=404, code="unknown", title="This link is not valid here",
+                                   detail="No such approval request.", approval=None)
     try:
         with transaction.atomic():
+            # Every decision on an incident locks the incident first, then its request: the same
+            # order everywhere, so two decisions (dissent, escalation) queue instead of deadlocking.
+            incident = Incident.objects.select_for_update().get(pk=incident_id)
+            # One single-table conditional UPDATE claims the request: PostgreSQL re-checks these
+            # columns on the row it locked, so of any number of concurrent claims exactly one wins.
             won = ApprovalRequest.objects.filter(
                 pk=approval_id, status=ApprovalRequest.Status.PENDING, consumed_at__isnull=True, expires_at__gt=now,
-                contact__active=True, incident__stage=Stage.VALIDATED,
             ).update(status=status, decision=decision, decided_via=via, consumed_at=now)
             approval = ApprovalRequest.objects.select_related("incident", "contact").get(pk=approval_id)
             if not won:
                 approval_check(approval, now=now)
                 raise ApprovalRefusedError(status=409, code="used", title="This link was already used",
                                            detail="Each link works once.", approval=approval)
+            _claimed_check(approval, incident)  # under the incident lock; a refusal rolls the claim back
+            if decision == APPROVE:
+                _frozen_action_check(approval)
             _decision_apply(approval, via=via, now=now)
     except TransitionRefusedError:
         approval = ApprovalRequest.objects.select_related("incident", "contact").get(pk=approval_id)
@@ -217,6 +228,32 @@ def approval_decide(*, approval_id: uuid.UUID | str, decision: str, via: str) ->
                                    detail="Another decision was made first; nothing was changed.",
                                    approval=approval) from None
     return approval
+
+
+def _claimed_check(approval: ApprovalRequest, incident: Incident) -> None:
+    """The checks that depend on other rows, made once the incident is locked and the request claimed."""
+    if incident.stage == Stage.RECOVERED:
+        raise ApprovalRefusedError(status=409, code="recovered", title="The service recovered meanwhile",
+                                   detail="The policy saw the service healthy again, so no recovery action is "
+                                          "needed. Nothing was run.", approval=approval)
+    if incident.stage != Stage.VALIDATED:
+        raise ApprovalRefusedError(status=409, code="not_awaiting", title="This incident no longer awaits approval",
+                                   detail=f"The incident is {incident.stage}; nothing was changed.",
+                                   approval=approval)
+    if not approval.contact.active:
+        raise ApprovalRefusedError(status=403, code="contact_inactive", title="You are no longer an on-call contact",
+                                   detail="This link was sent to a contact who has since been deactivated.",
+                                   approval=approval)
+
+
+def _frozen_action_check(approval: ApprovalRequest) -> None:
+    """What was approved must still be what runs: the action exists, is enabled, calls the same URL."""
+    action = RecoveryAction.objects.filter(name=approval.action_name).first()
+    if action is None or not action.enabled or action.webhook_url != approval.payload.get("webhook_url"):
+        raise ApprovalRefusedError(
+            status=409, code="changed", title="This action was changed after the link was sent",
+            detail="The recovery action was disabled, removed or points elsewhere now; a new approval is needed.",
+            approval=approval)
 
 
 def _decision_apply(approval: ApprovalRequest, *, via: str, now: datetime) -> None:
@@ -343,13 +380,16 @@ def _window(incident: Incident, name: str) -> int:
 
 
 def _request_create(*, incident: Incident, contact: Contact, level: int, theory: str, action: RecoveryAction,
-                    expires_at: datetime, now: datetime, frozen: dict[str, Any] | None = None) -> ApprovalRequest:
+                    expires_at: datetime, now: datetime, frozen: ApprovalRequest | None = None) -> ApprovalRequest:
+    """A request for ``contact``; an escalation (``frozen``) repeats the original's snapshot exactly."""
     voice = entitlements(tenant=connection.tenant).allows("voice_escalation")
+    payload = frozen.payload if frozen else _frozen_payload(incident, action, theory)
     approval = ApprovalRequest.objects.create(
         incident=incident, contact=contact, action_name=action.name,
-        action_host=urlsplit(action.webhook_url).hostname or "",
-        payload=frozen or _frozen_payload(incident, action, theory),
-        diagnosis=incident.diagnosis or {}, theory=theory, policy_version=incident.policy_version,
+        action_host=urlsplit(payload["webhook_url"]).hostname or "",
+        payload=payload,
+        diagnosis=frozen.diagnosis if frozen else (incident.diagnosis or {}), theory=theory,
+        policy_version=frozen.policy_version if frozen else incident.policy_version,
         escalation_level=level, chat_ref=secrets.token_urlsafe(16), expires_at=expires_at,
         escalate_at=now + timedelta(seconds=_window(incident, "escalation_after_s")),
         voice_at=now + timedelta(seconds=_window(incident, "voice_after_s")) if voice and contact.phone_e164 else None,
@@ -372,11 +412,12 @@ def approvals_expire(*, now: datetime | None = None) -> list[uuid.UUID]:
     expired = []
     for incident_id in due:
         with transaction.atomic():
+            # The incident first (the order approval_decide uses), so a confirm and the expiry queue.
+            incident = Incident.objects.select_for_update().get(pk=incident_id)
             ApprovalRequest.objects.filter(incident_id=incident_id, status=ApprovalRequest.Status.PENDING,
                                            expires_at__lte=now).update(status=ApprovalRequest.Status.EXPIRED)
             if ApprovalRequest.objects.filter(incident_id=incident_id, status=ApprovalRequest.Status.PENDING).exists():
                 continue
-            incident = Incident.objects.get(pk=incident_id)
             if incident.stage != Stage.VALIDATED:
                 continue
             incident_transition(incident_id=incident_id, to=Stage.EXPIRED, actor_type=ActorType.ORCHESTRATOR,
@@ -402,14 +443,14 @@ def approvals_escalate(*, now: datetime | None = None) -> list[ApprovalRequest]:
             if position + 1 >= len(contacts) or approval.incident.stage != Stage.VALIDATED:
                 continue
             action = RecoveryAction.objects.filter(name=approval.action_name).first()
-            if action is None:
-                continue
+            if action is None or not action.enabled or action.webhook_url != approval.payload.get("webhook_url"):
+                continue  # what was proposed no longer exists as proposed: a new approval is needed
             try:
                 with transaction.atomic():
                     fresh = _request_create(incident=approval.incident, contact=contacts[position + 1],
                                             level=approval.escalation_level + 1, theory=approval.theory,
                                             action=action, expires_at=approval.expires_at, now=now,
-                                            frozen=approval.payload)
+                                            frozen=approval)
             except IntegrityError:
                 continue
             ledger_append(kind=APPROVAL_ESCALATED, actor_type=ActorType.ORCHESTRATOR, actor_id="approvals",

@@ -108,7 +108,10 @@ def _attempt(session, execution: Execution, secret: str, body: str) -> tuple[str
     except OutboundBlockedError as exc:
         return "failed", None, str(exc), _ms(clock), started
     except (requests.Timeout, requests.ConnectionError) as exc:
-        return "retryable", None, f"{type(exc).__name__}: no answer", _ms(clock), started
+        if code is not None and 200 <= code < 300:
+            # It answered 2xx, so the action ran: a slow or broken body must not make it run again.
+            return "succeeded", code, "", _ms(clock), started
+        return "retryable", code, f"{type(exc).__name__}: no complete answer", _ms(clock), started
     except requests.RequestException as exc:
         if code is not None and 200 <= code < 300:
             return "succeeded", code, "", _ms(clock), started

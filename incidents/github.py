@@ -32,7 +32,8 @@ def signature_valid(*, secret: str, body: bytes, header: str) -> bool:
     if scheme != "sha256" or not received or not secret:
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, received.strip().lower())
+    # Bytes, not str: compare_digest refuses non-ASCII text, and a hostile header must not be a 500.
+    return hmac.compare_digest(expected.encode(), received.strip().lower().encode("utf-8", "replace"))
 
 
 @csrf_exempt  # authenticated by the HMAC signature, not by a browser session

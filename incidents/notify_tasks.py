@@ -82,8 +82,11 @@ def approvals_sweep() -> int:
     """Beat: run the deadline sweep in every active tenant."""
     count = 0
     for tenant in tenants_to_poll():
-        with tenant_context(tenant):
-            count += approvals_sweep_tenant()
+        try:
+            with tenant_context(tenant):
+                count += approvals_sweep_tenant()
+        except Exception:  # one tenant's failure must not stop the deadlines of every tenant after it
+            logger.exception("approval sweep of tenant %s failed", tenant.schema_name)
     return count
 
 

@@ -48,7 +48,10 @@ def approval_page(request: HttpRequest) -> HttpResponse:
     except ApprovalRefusedError as error:
         logger.info("approval page refused: %s (tenant %s)", error.code, request.tenant.schema_name)
         return refusal_page(request, error)
-    message = incident_message(approval.incident, kind="page", approvals=[approval])
+    shown = approval.incident
+    # The page shows the diagnosis this request froze, not a re-diagnosis made since (never saved).
+    shown.diagnosis = approval.diagnosis or shown.diagnosis
+    message = incident_message(shown, kind="page", approvals=[approval])
     seconds_left = max(0, int((min(approval.expires_at, claims.expires_at) - timezone.now()).total_seconds()))
     context = {"approval": approval, "incident": approval.incident, "message": message, "token": token,
                "seconds_left": seconds_left, "action": approval.payload.get("action", {})}

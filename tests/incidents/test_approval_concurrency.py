@@ -134,3 +134,39 @@ def test_with_redis_stopped_a_link_is_consumed_once_and_only_once(make_tenant, s
         # The task could not be queued without Redis; the sweep finds the execution and dispatches it.
         assert execution.status == "pending"
         assert execution.pk in executions_stalled(now=timezone.now() + timedelta(seconds=60))
+
+
+def test_concurrent_decisions_on_two_requests_of_one_incident_queue_instead_of_failing(make_tenant, receiver):
+    from incidents.approvals import _request_create
+    from tenants.configuration.models import Contact, RecoveryAction
+
+    connection.set_schema_to_public()
+    tenant = make_tenant("Escalated Co")
+    with schema_context(tenant.schema_name):
+        connection.set_tenant(tenant)
+        w = world(webhook_url=receiver.url)
+        second = Contact.objects.create(name="Second on call", phone_e164="+14155550199", escalation_order=9)
+        other = _request_create(incident=w.incident, contact=second, level=1, theory=w.approval.theory,
+                                action=RecoveryAction.objects.get(name=w.approval.action_name),
+                                expires_at=w.approval.expires_at, now=timezone.now(), frozen=w.approval)
+        tokens = [approval_token(w.approval), approval_token(other)]
+    host = host_of(tenant)
+    start = threading.Event()
+
+    def confirm(i: int) -> int:
+        start.wait()
+        try:
+            return Client(HTTP_HOST=host).post("/action/recover/confirm", {"token": tokens[i % 2]}).status_code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        futures = [pool.submit(confirm, i) for i in range(40)]
+        start.set()
+        statuses = [f.result() for f in futures]
+
+    assert statuses.count(200) == 1 and statuses.count(409) == 39, statuses
+    with schema_context(tenant.schema_name):
+        assert _authorized_entries(w.incident.pk) == 1
+        assert Execution.objects.filter(incident_id=w.incident.pk).count() == 1
+        assert ledger_verify().ok
