@@ -5,8 +5,8 @@
 - ``POST /fault/spike`` plays a bad deploy: it registers a commit with the local GitHub fake,
   sends the signed GitHub push webhook to the demo tenant (``DEMO_COMMITS_WEBHOOK_URL``, secret
   ``DEMO_GITHUB_SECRET``), then turns the fault on: from then on the app's own traffic (a
-  background client calling ``/checkout`` a few times a second) is slow and one in five
-  requests fails.
+  background clients calling ``/checkout`` several times a second) is slow and a third of
+  the requests fail.
 - ``POST /recovery`` is the recovery webhook AlertEngine calls once an engineer approved
   ``restart_worker_pool``: it verifies the Standard Webhooks signature with
   ``DEMO_WEBHOOK_SECRET``, ignores a ``webhook-id`` it has already executed, turns the fault off
@@ -38,8 +38,11 @@ PORT = int(os.environ.get("DEMO_SERVICE_PORT", "8100"))
 state = {"fault": False, "since": None, "recoveries": [], "executed_ids": set()}
 
 
+TRAFFIC_CLIENTS = 4
+
+
 async def _traffic() -> None:
-    """Steady customer traffic, so the health score reflects what the app is doing."""
+    """Steady customer traffic from a few clients, so the health score reflects what the app does."""
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=10) as client:
         while True:
             with contextlib.suppress(httpx.HTTPError):
@@ -49,9 +52,10 @@ async def _traffic() -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    task = asyncio.create_task(_traffic())
+    tasks = [asyncio.create_task(_traffic()) for _ in range(TRAFFIC_CLIENTS)]
     yield
-    task.cancel()
+    for task in tasks:
+        task.cancel()
 
 
 app = FastAPI(title="Checkout API (AlertEngine demo)", lifespan=lifespan)
@@ -61,8 +65,9 @@ engine = instrument(app, config=AlertConfig.from_env(service_name="checkout-api"
 @app.get("/checkout")
 async def checkout(basket: int = 1) -> dict[str, object]:
     if state["fault"]:
-        await asyncio.sleep(random.uniform(2.0, 3.2))  # noqa: S311 - the connection pool is exhausted
-        if random.random() < 0.2:  # noqa: S311
+        # The connection pool is exhausted: requests wait for a connection, and a third give up.
+        await asyncio.sleep(random.uniform(2.2, 3.4))  # noqa: S311
+        if random.random() < 0.35:  # noqa: S311
             raise HTTPException(status_code=503, detail="database connection pool exhausted")
     return {"basket": basket, "total": basket * 3}
 

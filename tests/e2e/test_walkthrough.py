@@ -88,7 +88,7 @@ def test_the_readme_walkthrough(demo_stack):
     IMAGES.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 420, "height": 860})
+        context = browser.new_context(viewport={"width": 420, "height": 1180})
         phone = context.new_page()
         phone.goto(f"{ports.fakes_url}/phone")
         phone.get_by_role("button", name="Start a spike").click()
@@ -99,7 +99,7 @@ def test_the_readme_walkthrough(demo_stack):
         expect(message).to_contain_text("Likely cause")
         expect(message).to_contain_text("Fix checkout query isolation level")
         expect(message).to_contain_text("Nothing will run without your approval")
-        message.scroll_into_view_if_needed()
+        message.evaluate("element => element.scrollIntoView({block: 'start'})")
         phone.screenshot(path=str(IMAGES / "fake-phone.png"))
 
         # Tap the link: the approval page says what will run and where.
