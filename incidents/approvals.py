@@ -154,23 +154,11 @@ def approval_check(approval: ApprovalRequest, *, now: datetime | None = None) ->
         raise ApprovalRefusedError(status=409, code="superseded", title="Someone already decided",
                                    detail="Another approval request for this incident was decided first; "
                                           "nothing was changed.", approval=approval)
-    incident = approval.incident
-    if incident.stage == Stage.RECOVERED:
-        raise ApprovalRefusedError(status=409, code="recovered", title="The service recovered meanwhile",
-                                   detail="The policy saw the service healthy again, so no recovery action is "
-                                          "needed. Nothing was run.", approval=approval)
     if approval.status == ApprovalRequest.Status.EXPIRED or approval.expires_at <= now:
         raise ApprovalRefusedError(status=410, code="window_closed", title="The approval window has closed",
                                    detail="Nobody decided within the policy's approval window, so the request "
                                           "expired. Nothing was run.", approval=approval)
-    if incident.stage != Stage.VALIDATED:
-        raise ApprovalRefusedError(status=409, code="not_awaiting", title="This incident no longer awaits approval",
-                                   detail=f"The incident is {incident.stage}; nothing was changed.",
-                                   approval=approval)
-    if not approval.contact.active:
-        raise ApprovalRefusedError(status=403, code="contact_inactive", title="You are no longer an on-call contact",
-                                   detail="This link was sent to a contact who has since been deactivated.",
-                                   approval=approval)
+    _claimed_check(approval, approval.incident)
 
 
 def approval_refusal_record(error: ApprovalRefusedError, *, via: str) -> None:
