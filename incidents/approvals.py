@@ -158,7 +158,7 @@ def approval_check(approval: ApprovalRequest, *, now: datetime | None = None) ->
         raise ApprovalRefusedError(status=410, code="window_closed", title="The approval window has closed",
                                    detail="Nobody decided within the policy's approval window, so the request "
                                           "expired. Nothing was run.", approval=approval)
-    _claimed_check(approval, approval.incident)
+    _incident_and_contact_check(approval, approval.incident)
 
 
 def approval_refusal_record(error: ApprovalRefusedError, *, via: str) -> None:
@@ -205,7 +205,7 @@ def approval_decide(*, approval_id: uuid.UUID | str, decision: str, via: str) ->
                 approval_check(approval, now=now)
                 raise ApprovalRefusedError(status=409, code="used", title="This link was already used",
                                            detail="Each link works once.", approval=approval)
-            _claimed_check(approval, incident)  # under the incident lock; a refusal rolls the claim back
+            _incident_and_contact_check(approval, incident)  # under the incident lock; a refusal rolls the claim back
             if decision == APPROVE:
                 _frozen_action_check(approval)
             _decision_apply(approval, via=via, now=now)
@@ -218,8 +218,8 @@ def approval_decide(*, approval_id: uuid.UUID | str, decision: str, via: str) ->
     return approval
 
 
-def _claimed_check(approval: ApprovalRequest, incident: Incident) -> None:
-    """The checks that depend on other rows, made once the incident is locked and the request claimed."""
+def _incident_and_contact_check(approval: ApprovalRequest, incident: Incident) -> None:
+    """The checks on the incident and the contact: on the page, and again under the lock after the claim."""
     if incident.stage == Stage.RECOVERED:
         raise ApprovalRefusedError(status=409, code="recovered", title="The service recovered meanwhile",
                                    detail="The policy saw the service healthy again, so no recovery action is "
