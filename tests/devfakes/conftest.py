@@ -4,16 +4,15 @@ local webhook receiver standing in for the control plane's Telegram endpoint."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from devfakes.server import FakesHandle, start_in_thread
+from tests.serving import wsgi_served
 
 
 @pytest.fixture(scope="session")
@@ -54,10 +53,6 @@ class WebhookReceiver:
 @pytest.fixture
 def webhook_receiver() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
-    server = make_server("127.0.0.1", 0, receiver, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    receiver.url = f"http://127.0.0.1:{server.port}/telegram/webhook"
-    yield receiver
-    server.shutdown()
-    server.server_close()
+    with wsgi_served(receiver) as port:
+        receiver.url = f"http://127.0.0.1:{port}/telegram/webhook"
+        yield receiver

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from devfakes.server import FakesHandle, start_in_thread
@@ -24,6 +23,7 @@ from incidents.services import incident_propose, service_observe
 from tenants.configuration.models import ChannelSetting, Contact, RecoveryAction
 from tenants.configuration.services import recovery_action_create
 from tests.incidents.builders import on_plan, service, spike
+from tests.serving import wsgi_served
 
 
 @pytest.fixture(scope="session")
@@ -66,13 +66,9 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     target = Receiver()
-    server = make_server("127.0.0.1", 0, target, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    target.url = f"http://127.0.0.1:{server.port}/recover"
-    yield target
-    server.shutdown()
-    server.server_close()
+    with wsgi_served(target) as port:
+        target.url = f"http://127.0.0.1:{port}/recover"
+        yield target
 
 
 @dataclass
