@@ -47,7 +47,8 @@ async def _traffic() -> None:
         while True:
             with contextlib.suppress(httpx.HTTPError):
                 await client.get("/checkout", params={"basket": random.randint(1, 500)})  # noqa: S311
-            await asyncio.sleep(0.2)
+            # A modest steady rate: the 60-second window then reflects a fault within seconds.
+            await asyncio.sleep(1.0)
 
 
 @contextlib.asynccontextmanager
@@ -66,7 +67,7 @@ engine = instrument(app, config=AlertConfig.from_env(service_name="checkout-api"
 async def checkout(basket: int = 1) -> dict[str, object]:
     if state["fault"]:
         # The connection pool is exhausted: requests wait for a connection, and a third give up.
-        await asyncio.sleep(random.uniform(2.2, 3.4))  # noqa: S311
+        await asyncio.sleep(random.uniform(3.6, 5.0))  # noqa: S311
         if random.random() < 0.35:  # noqa: S311
             raise HTTPException(status_code=503, detail="database connection pool exhausted")
     return {"basket": basket, "total": basket * 3}
