@@ -209,29 +209,42 @@ async def _stalled_load(port: int, redis: RedisServer, *, rate: float, total_s: 
     return await load
 
 
-def redis_stall(rate: float, total_s: float, stall_s: float) -> dict[str, Any]:
+def redis_stall(rate: float, total_s: float, stall_s: float, rounds: int = 3) -> dict[str, Any]:
+    """p99 and max latency while Redis is paused, per variant: the median over ``rounds``
+    rounds, the variants' order alternating, since one 6-second window is at the mercy of noise."""
     from benchmarks.sdk.loadgen import percentile
 
+    samples: dict[str, list[dict[str, Any]]] = {"bare": [], "ours": []}
+    for round_number in range(rounds):
+        order = ("bare", "ours") if round_number % 2 == 0 else ("ours", "bare")
+        for name in order:
+            redis = RedisServer()
+            server = Server(name, redis.url)
+            try:
+                stall_from = (total_s - stall_s) / 2
+                results = asyncio.run(_stalled_load(server.port, redis, rate=rate, total_s=total_s,
+                                                    stall_from=stall_from, stall_s=stall_s))
+                during = [lat for t, lat in results if stall_from <= t <= stall_from + stall_s]
+                figures: dict[str, Any] = {"p99_ms": percentile(during, 0.99) * 1e3, "max_ms": max(during) * 1e3,
+                                           "requests": len(during)}
+                if name == "ours":
+                    time.sleep(1.5)
+                    ingestion = server.get("/metrics/ingestion")
+                    figures["breaker"] = ingestion["circuit_breaker"]
+                    figures["dropped"] = ingestion["dropped"]
+                samples[name].append(figures)
+            finally:
+                server.stop()
+                redis.stop()
     out: dict[str, Any] = {}
-    for name in ("bare", "ours"):
-        redis = RedisServer()
-        server = Server(name, redis.url)
-        try:
-            stall_from = (total_s - stall_s) / 2
-
-            results = asyncio.run(_stalled_load(server.port, redis, rate=rate, total_s=total_s,
-                                                stall_from=stall_from, stall_s=stall_s))
-            during = [lat for t, lat in results if stall_from <= t <= stall_from + stall_s]
-            out[name] = {"p99_ms": percentile(during, 0.99) * 1e3,
-                         "max_ms": max(during) * 1e3, "requests": len(during)}
-            if name == "ours":
-                time.sleep(1.5)
-                ingestion = server.get("/metrics/ingestion")
-                out[name]["breaker"] = ingestion["circuit_breaker"]
-                out[name]["dropped"] = ingestion["dropped"]
-        finally:
-            server.stop()
-            redis.stop()
+    for name, runs in samples.items():
+        out[name] = {"p99_ms": statistics.median(r["p99_ms"] for r in runs),
+                     "max_ms": statistics.median(r["max_ms"] for r in runs),
+                     "requests": runs[0]["requests"], "rounds": [round(r["p99_ms"], 2) for r in runs]}
+    out["ours"]["breaker"] = samples["ours"][-1]["breaker"]
+    out["ours"]["dropped"] = samples["ours"][-1]["dropped"]
+    out["ours"]["breaker_opened_every_round"] = all(r["breaker"].get("times_opened", 0) >= 1
+                                                    for r in samples["ours"])
     return out
 
 
@@ -343,10 +356,11 @@ def main() -> None:
         print(f"  {name:7s} p50 {net['p50'][name] * 1e3:7.2f} ms  p99 {net['p99'][name] * 1e3:7.2f}"
               f" ms  p99.9 {net['p999'][name] * 1e3:7.2f} ms  ({net['requests'][name]} requests)")
 
-    stall = redis_stall(net["rate"], 8.0 if q else 14.0, 6.0)
-    print("\n== Redis paused with SIGSTOP for 6 s under paced load ==")
+    stall = redis_stall(net["rate"], 8.0 if q else 14.0, 6.0, rounds=1 if q else 3)
+    print("\n== Redis paused with SIGSTOP for 6 s under paced load (median of rounds) ==")
     for name, fig in stall.items():
-        print(f"  {name:7s} p99 during stall {fig['p99_ms']:7.2f} ms  max {fig['max_ms']:7.2f} ms")
+        print(f"  {name:7s} p99 during stall {fig['p99_ms']:7.2f} ms  max {fig['max_ms']:7.2f} ms"
+              f"  (p99 per round: {fig['rounds']})")
     print(f"  breaker after the stall: {stall['ours']['breaker']}")
 
     ceiling = asyncio.run(ingestion_ceiling(100_000 if q else 300_000))
@@ -375,8 +389,8 @@ def main() -> None:
          "(reference)", True),
         ("p99 during Redis stall ours / bare", stall["ours"]["p99_ms"] / stall["bare"]["p99_ms"],
          "<= 2", stall["ours"]["p99_ms"] / stall["bare"]["p99_ms"] <= 2),
-        ("breaker opened during the stall", float(stall["ours"]["breaker"]["times_opened"]),
-         ">= 1", stall["ours"]["breaker"]["times_opened"] >= 1),
+        ("breaker opened during every stall", float(stall["ours"]["breaker_opened_every_round"]),
+         "== 1", stall["ours"]["breaker_opened_every_round"]),
         ("ingestion req/s with Redis on", ceiling["rps"], ">= 20000", ceiling["rps"] >= 20000),
         ("ingestion drops", float(ceiling["dropped"]), "== 0", ceiling["dropped"] == 0),
         ("P95 relative error", accuracy["error"], "<= 0.01", accuracy["error"] <= 0.01),
