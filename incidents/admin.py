@@ -61,6 +61,7 @@ class IncidentAdmin(TenantSchemaOnlyAdmin):
             "title": incident.title,
             "incident": incident,
             "entries": entries,
+            "commits": incident_commits(incident=incident),
             "chart": mark_safe(chart.render(points, marks)),  # noqa: S308 - built from escaped values only
             "can_resolve": Stage.RESOLVED in TRANSITIONS[Stage(incident.stage)]
             and request.user.has_perm("incidents.change_incident"),
@@ -85,25 +86,6 @@ class IncidentAdmin(TenantSchemaOnlyAdmin):
         else:
             messages.success(request, "Incident resolved.")
         return HttpResponseRedirect(detail)
-
-
-# ---------------------------------------------------------------- Diff-in-Pocket (issue 6)
-
-
-class IncidentWithCommitsAdmin(IncidentAdmin):
-    """The incident page with the commits pushed around the opening ("Recent deployments")."""
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
-                    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        incident = getattr(response, "context_data", None) and response.context_data.get("incident")
-        if incident is not None:
-            response.context_data["commits"] = incident_commits(incident=incident)
-        return response
-
-
-admin.site.unregister(Incident)
-admin.site.register(Incident, IncidentWithCommitsAdmin)
 
 
 @admin.register(CommitSource)
